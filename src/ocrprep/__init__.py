@@ -1,1 +1,94 @@
-"""ocrprep."""
+"""ocrprep: prepare document images for OCR.
+
+Validate (or classify) an image, enhance it, extract the regions that matter, and get back the URI
+that OCR should read — or a typed error that says why not.
+
+>>> import ocrprep
+>>> sorted(ocrprep.__all__)[:3]
+['AccessDenied', 'DatasetError', 'ImageDecodeError']
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+from ocrprep.errors import (
+    AccessDenied,
+    AuthError,
+    DatasetError,
+    ImageDecodeError,
+    ImageTooLarge,
+    MalformedRequest,
+    ModelError,
+    ObjectNotFound,
+    OcrEngineError,
+    OcrprepError,
+    PoorQualityImage,
+    RegistryError,
+    StorageError,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AccessDenied",
+    "AuthError",
+    "DatasetError",
+    "ImageDecodeError",
+    "ImageTooLarge",
+    "Label",
+    "MalformedRequest",
+    "ModelError",
+    "ObjectNotFound",
+    "OcrEngineError",
+    "OcrprepError",
+    "PoorQualityImage",
+    "ProcessResult",
+    "QualityReport",
+    "RegistryError",
+    "Settings",
+    "StorageError",
+    "__version__",
+    "assess",
+    "detect_labels",
+    "load_image",
+    "load_settings",
+    "process",
+]
+
+# Public names that live in heavier modules, imported on first use so that `import ocrprep`
+# (and the CLI's start) stays fast.
+_LAZY = {
+    "assess": ("ocrprep.api", "assess_source"),
+    "detect_labels": ("ocrprep.models", "detect_labels"),
+    "load_image": ("ocrprep.imageio", "load_image"),
+    "load_settings": ("ocrprep.config", "load_settings"),
+    "Settings": ("ocrprep.config", "Settings"),
+    "process": ("ocrprep.pipeline", "process"),
+    "ProcessResult": ("ocrprep.pipeline", "ProcessResult"),
+    "QualityReport": ("ocrprep.quality.report", "QualityReport"),
+    "Label": ("ocrprep.quality.report", "Label"),
+}
+
+if TYPE_CHECKING:
+    from ocrprep.api import assess_source as assess
+    from ocrprep.config import Settings, load_settings
+    from ocrprep.imageio import load_image
+    from ocrprep.models import detect_labels
+    from ocrprep.pipeline import ProcessResult, process
+    from ocrprep.quality.report import Label, QualityReport
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module, attr = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'ocrprep' has no attribute {name!r}") from None
+    value = getattr(import_module(module), attr)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

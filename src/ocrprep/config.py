@@ -67,6 +67,11 @@ class ProcessOptions(_Options):
         "preprocess/model", description="Parameter that names the active model."
     )
     acceptable_labels: tuple[str, ...] = Field(("good",), description="Top labels that pass.")
+    decision: Literal["both", "model", "measurements"] = Field(
+        "both",
+        description="validate: who decides — the model's top label and the measured report "
+        "(both must pass), the model alone, or the measurements alone (no model is loaded).",
+    )
     min_confidence: float | None = Field(
         None, ge=0, le=100, description="Minimum label confidence (0-100); default per label."
     )

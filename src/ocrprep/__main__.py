@@ -1,0 +1,3 @@
+from ocrprep.cli import main
+
+main()

@@ -1,0 +1,81 @@
+"""The ``validate`` step: assess the image, ask the model for its label, pass or refuse."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+from ocrprep.errors import PoorQualityImage
+from ocrprep.pipeline import Context
+from ocrprep.quality import ASSESS_MAX_SIDE, assess
+from ocrprep.quality.report import Label, QualityReport
+
+__all__ = ["judge", "run"]
+
+
+def run(ctx: Context) -> None:
+    """Assess ``ctx``'s image (at reduced size) and refuse it when it will not OCR well.
+
+    Raises
+    ------
+    PoorQualityImage
+        With the report, and the model's top label and confidence when a model decided.
+    ModelError
+        When the configured model cannot be found or started.
+    """
+    started = time.perf_counter()
+    options = ctx.settings.process
+    preview, source_size = ctx.preview(ASSESS_MAX_SIDE)
+    report = assess(preview, source_size=source_size)
+    labels: list[Label] = []
+    model_name = None
+    if options.decision != "measurements":
+        from ocrprep.models import resolve_model
+
+        model = resolve_model(ctx.settings, options.model)
+        labels = model.detect_labels(preview, min_confidence=options.min_confidence)
+        model_name = model.name
+    report = judge(report, labels, model_name, options.acceptable_labels, options.decision)
+    ctx.report = report
+    ctx.top_label = labels[0] if labels else None
+    params = {"decision": options.decision, "model": model_name, "score": round(report.score, 4)}
+    ctx.record("validate", params, changed=False, started=started)
+    if not report.acceptable:
+        raise PoorQualityImage(_refusal(report, ctx.top_label), report,
+                               label=ctx.top_label.name if ctx.top_label else None,
+                               confidence=ctx.top_label.confidence if ctx.top_label else None)
+
+
+def judge(
+    report: QualityReport,
+    labels: list[Label],
+    model_name: str | None,
+    acceptable_labels: tuple[str, ...],
+    decision: str,
+) -> QualityReport:
+    """Combine the measured report with a model's labels into the final report.
+
+    With ``decision="both"`` an image passes when the measurements accept it and the model's top
+    label is acceptable; ``"model"`` lets the top label alone decide; ``"measurements"`` ignores
+    any model. A model with no label above its threshold counts as not acceptable.
+    """
+    if decision == "measurements":
+        return report
+    top = labels[0] if labels else None
+    model_ok = top is not None and top.name in acceptable_labels
+    reasons = list(report.reasons)
+    if not model_ok:
+        said = (f"model {model_name} labels it {top.name!r} ({top.confidence:.1f}% confidence)"
+                if top else f"model {model_name} gives no label above its threshold")
+        reasons.append(f"{said}; acceptable: {', '.join(acceptable_labels)}")
+    acceptable = model_ok if decision == "model" else model_ok and report.acceptable
+    if decision == "model" and acceptable:
+        reasons = []
+    return replace(report, acceptable=acceptable, reasons=tuple(reasons), labels=tuple(labels),
+                   model=model_name)
+
+
+def _refusal(report: QualityReport, top: Label | None) -> str:
+    if report.reasons:
+        return "image is not good enough for OCR: " + "; ".join(report.reasons[:3])
+    return "image is not good enough for OCR"
