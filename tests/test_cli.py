@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from ocrprep import degrade, imageio
+from ocrprep.cli import app
+
+from .conftest import RECEIPTS
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def inbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A folder with two clean receipts, one blurred copy and one file that is not an image."""
+    monkeypatch.chdir(tmp_path)
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    for name in ("000.jpg", "030.jpg"):
+        (folder / name).write_bytes((RECEIPTS / name).read_bytes())
+    image = imageio.decode_image((RECEIPTS / "000.jpg").read_bytes())
+    (folder / "blurred.png").write_bytes(
+        imageio.encode_image(degrade.degrade(image, "blur", "severe", seed=3)))
+    (folder / "broken.jpg").write_bytes((RECEIPTS / "000.jpg").read_bytes()[:2000])
+    return folder
+
+
+def _lines(output: str) -> dict[str, dict]:
+    rows = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    return {Path(row["uri"]).name: row for row in rows}
+
+
+def test_assess_json_reports_every_input_and_fails_on_broken_one(inbox: Path) -> None:
+    result = runner.invoke(app, ["assess", str(inbox), "--json", "-j", "1"])
+    rows = _lines(result.stdout)
+    assert set(rows) == {"000.jpg", "030.jpg", "blurred.png", "broken.jpg"}
+    assert rows["000.jpg"]["acceptable"] is True
+    assert rows["blurred.png"]["acceptable"] is False
+    assert rows["blurred.png"]["reasons"][0].startswith("blurry")
+    assert rows["broken.jpg"]["error"] == "ImageDecodeError"
+    assert result.exit_code == 2
+
+
+def test_assess_fail_on_reject(inbox: Path) -> None:
+    (inbox / "broken.jpg").unlink()
+    assert runner.invoke(app, ["assess", str(inbox), "-j", "1"]).exit_code == 0
+    result = runner.invoke(app, ["assess", str(inbox), "-j", "1", "--fail-on-reject"])
+    assert result.exit_code == 3
+
+
+def test_process_writes_a_report_and_names_each_outcome(inbox: Path, tmp_path: Path) -> None:
+    report = tmp_path / "out" / "report.jsonl"
+    result = runner.invoke(app, ["process", str(inbox), "--out", str(tmp_path / "out"),
+                                 "--decision", "measurements", "--report", str(report), "-j", "1"])
+    rows = _lines(report.read_text())
+    assert rows["000.jpg"]["S3Uri"] == rows["000.jpg"]["uri"]
+    assert rows["000.jpg"]["Input"]["S3Uri"] == rows["000.jpg"]["uri"]
+    assert rows["blurred.png"]["error"] == "PoorQualityImage"
+    assert rows["blurred.png"]["reasons"]
+    assert rows["broken.jpg"]["error"] == "ImageDecodeError"
+    assert result.exit_code != 0
+    assert "rejected" in result.stdout
+
+
+def test_unknown_step_exits_with_malformed_request(inbox: Path) -> None:
+    result = runner.invoke(app, ["process", str(inbox / "000.jpg"), "--steps", "validate,polish"])
+    assert result.exit_code == 2
+    assert "unknown step 'polish'" in result.stdout
+
+
+def test_path_outside_roots_is_refused(inbox: Path, tmp_path: Path) -> None:
+    outside = tmp_path.parent / f"{tmp_path.name}-outside.jpg"
+    outside.write_bytes((RECEIPTS / "000.jpg").read_bytes())
+    try:
+        result = runner.invoke(app, ["assess", str(outside), "--json"])
+    finally:
+        outside.unlink()
+    assert _lines(result.stdout)[outside.name]["error"] == "AccessDenied"
+    assert result.exit_code == 2
+
+
+def test_cli_as_a_subprocess_in_parallel(inbox: Path) -> None:
+    env = {**os.environ, "PYTHONWARNINGS": "error"}
+    done = subprocess.run(
+        [sys.executable, "-m", "ocrprep", "assess", str(inbox), "--json", "-j", "2"],
+        capture_output=True, text=True, env=env, timeout=300, cwd=inbox.parent,
+    )
+    rows = _lines(done.stdout)
+    assert len(rows) == 4
+    assert done.returncode == 2, done.stderr
