@@ -1,0 +1,718 @@
+"""Seeded, labelled degradations of good document images.
+
+Each kind imitates one way a capture goes wrong (blur, noise, darkness, glare, a thumb over the
+text, a cut-off edge, ...). Strength is a ``severity``: ``"mild"`` (still readable, borderline),
+``"severe"`` (OCR fails), or a float 0..1. Sizes scale with the glyph height measured in the image,
+so a 450-pixel receipt and a 600-dpi page get comparable damage.
+
+``degrade_with_params`` also returns the parameters actually used (the true skew angle, the
+rotation, the blur sigma ...), for benchmarks and training labels. :func:`synthesize` turns a folder
+of good images into a labelled data set (``good/``, ``bad/`` and ``manifest.jsonl``) for
+``ocrprep synth``.
+
+Examples
+--------
+>>> import numpy as np
+>>> page = np.full((120, 90, 3), 235, np.uint8); page[20:100:12, 10:80] = 30
+>>> out, params = degrade_with_params(page, "skew", "severe", seed=1)
+>>> out.dtype, out.shape[2], abs(params["angle"]) > 10
+(dtype('uint8'), 3, True)
+>>> bool((page == 235).any()) and degrade(page, "blur", seed=1).shape == page.shape
+True
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import cv2
+import numpy as np
+
+from ocrprep.errors import MalformedRequest
+from ocrprep.quality.text import find_glyphs, ink_mask, paper_level, to_gray
+
+if TYPE_CHECKING:
+    from ocrprep.config import Settings
+
+__all__ = [
+    "EXPECTED_DEFECTS",
+    "KINDS",
+    "SEVERITIES",
+    "SynthItem",
+    "degrade",
+    "degrade_with_params",
+    "item_seed",
+    "severity_value",
+    "synthesize",
+]
+
+#: Named severities and the strength each stands for.
+SEVERITIES: dict[str, float] = {"mild": 0.4, "severe": 0.9}
+
+#: Which defects of the quality report a kind of degradation should raise (any of them is right).
+EXPECTED_DEFECTS: dict[str, tuple[str, ...]] = {
+    "blur": ("blurry",),
+    "motion_blur": ("blurry",),
+    "noise": ("noisy",),
+    "dark": ("dark",),
+    "faint": ("faint",),
+    "glare": ("glare",),
+    "occlusion": ("occluded",),
+    "cutoff": ("text_cutoff", "document_cutoff"),
+    "tiny_text": ("text_too_small",),
+    "skew": ("skewed",),
+    "rotate": ("rotated",),
+    "shadow": ("dark", "faint"),
+    "jpeg": ("blurry", "noisy"),
+    "dim_jpeg": ("dark", "blurry", "noisy"),
+    "blank": ("blank",),
+}
+
+
+def severity_value(severity: float | str) -> float:
+    """The strength 0..1 of a severity name or number.
+
+    Examples
+    --------
+    >>> severity_value("severe"), severity_value(0.25)
+    (0.9, 0.25)
+    """
+    if isinstance(severity, str):
+        if severity not in SEVERITIES:
+            raise MalformedRequest(
+                f"unknown severity {severity!r}; use one of {', '.join(SEVERITIES)} or a number 0..1"
+            )
+        return SEVERITIES[severity]
+    value = float(severity)
+    if not 0.0 <= value <= 1.0 or math.isnan(value):
+        raise MalformedRequest(f"severity must be between 0 and 1, got {severity!r}")
+    return value
+
+
+def degrade(
+    image: np.ndarray, kind: str, severity: float | str = "severe", seed: int = 0, **params: Any
+) -> np.ndarray:
+    """A degraded copy of ``image`` (see :func:`degrade_with_params`).
+
+    Examples
+    --------
+    >>> img = np.full((60, 40), 240, np.uint8)
+    >>> bool(degrade(img, "dark", seed=0).mean() < img.mean())
+    True
+    """
+    return degrade_with_params(image, kind, severity, seed, **params)[0]
+
+
+def degrade_with_params(
+    image: np.ndarray, kind: str, severity: float | str = "severe", seed: int = 0, **params: Any
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Apply one kind of degradation, and say exactly what was applied.
+
+    Parameters
+    ----------
+    image : numpy.ndarray
+        ``(H, W)`` or ``(H, W, 3)`` uint8 image; never modified.
+    kind : str
+        One of :data:`KINDS`.
+    severity : float or str
+        ``"mild"``, ``"severe"`` or a strength 0..1.
+    seed : int
+        Seed of ``numpy.random.default_rng``; the same seed gives the same output.
+    **params
+        Overrides of the drawn parameters, for example ``angle=7.5`` for ``skew`` or
+        ``degrees=180`` for ``rotate``.
+
+    Returns
+    -------
+    image : numpy.ndarray
+        uint8, same number of channels; the shape changes for ``skew``, ``rotate``, ``cutoff``,
+        ``tiny_text``.
+    params : dict
+        ``kind``, ``severity`` (0..1) and the kind's parameters (JSON-ready numbers).
+
+    Raises
+    ------
+    MalformedRequest
+        Unknown kind or severity, unknown parameter, or not a uint8 image.
+    """
+    fn = _KIND_FUNCS.get(kind)
+    if fn is None:
+        raise MalformedRequest(f"unknown degradation {kind!r}; known: {', '.join(KINDS)}")
+    if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim not in (2, 3):
+        raise MalformedRequest("degrade needs a uint8 (H, W) or (H, W, 3) image")
+    if image.ndim == 3 and image.shape[2] not in (1, 3):
+        raise MalformedRequest("degrade needs 1 or 3 channels")
+    s = severity_value(severity)
+    rng = np.random.default_rng(seed)
+    squeeze = image.ndim == 3 and image.shape[2] == 1
+    src = image[:, :, 0] if squeeze else image
+    out, used = fn(src, s, rng, dict(params))
+    if squeeze:
+        out = out[:, :, None]
+    return np.ascontiguousarray(out, dtype=np.uint8), {"kind": kind, "severity": s, **used}
+
+
+# ---------------------------------------------------------------------------------------------
+# helpers
+
+
+def _text_scale(image: np.ndarray) -> float:
+    """Glyph height in pixels (dots of dot-matrix print joined), at least 6."""
+    gray = to_gray(image)
+    factor = 1.0
+    if max(gray.shape) > 2000:
+        factor = 2000 / max(gray.shape)
+        gray = cv2.resize(gray, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+    mask = ink_mask(gray)
+    mask = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8)) > 0
+    height = find_glyphs(mask).height / factor
+    return max(6.0, height or 0.012 * max(image.shape[:2]))
+
+
+def _paper_colour(image: np.ndarray) -> np.ndarray:
+    """The paper colour (per channel) as float array of the image's channels."""
+    if image.ndim == 2:
+        return np.array([paper_level(image)])
+    step = max(1, int(np.sqrt(image.shape[0] * image.shape[1] / 250_000)))
+    sample = image[::step, ::step].reshape(-1, image.shape[2]).astype(np.float32)
+    lum = sample.mean(axis=1)
+    bright = sample[lum >= np.percentile(lum, 80)]
+    return np.median(bright, axis=0)
+
+
+def _ink_point(image: np.ndarray, rng: np.random.Generator) -> tuple[int, int]:
+    """A seeded (row, col) on the text, away from the very border."""
+    gray = to_gray(image)
+    h, w = gray.shape
+    step = max(1, int(np.sqrt(h * w / 200_000)))
+    small = gray[::step, ::step]
+    mask = ink_mask(small)
+    rows, cols = np.nonzero(mask)
+    if rows.size == 0:
+        return h // 2, w // 2
+    r0, r1 = np.percentile(rows, [15, 85])
+    c0, c1 = np.percentile(cols, [15, 85])
+    inner = (rows >= r0) & (rows <= r1) & (cols >= c0) & (cols <= c1)
+    if inner.any():
+        rows, cols = rows[inner], cols[inner]
+    i = int(rng.integers(rows.size))
+    return int(rows[i] * step), int(cols[i] * step)
+
+
+def _ink_bbox(image: np.ndarray) -> tuple[int, int, int, int]:
+    """(top, bottom, left, right) of the ink, robust to specks (0.5 / 99.5 percentiles)."""
+    gray = to_gray(image)
+    h, w = gray.shape
+    step = max(1, int(np.sqrt(h * w / 200_000)))
+    rows, cols = np.nonzero(ink_mask(gray[::step, ::step]))
+    if rows.size < 20:
+        return 0, h, 0, w
+    t, b = np.percentile(rows, [0.5, 99.5]) * step
+    left, r = np.percentile(cols, [0.5, 99.5]) * step
+    return int(t), int(min(h, b + step)), int(left), int(min(w, r + step))
+
+
+def _clip(values: np.ndarray) -> np.ndarray:
+    return np.clip(np.rint(values), 0, 255).astype(np.uint8)
+
+
+def _blend(image: np.ndarray, colour: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """``image * (1 - alpha) + colour * alpha`` with a per-pixel alpha ``(H, W)``."""
+    img = image.astype(np.float32)
+    a = alpha[:, :, None] if image.ndim == 3 else alpha
+    col = colour.reshape((1, 1, -1)) if image.ndim == 3 else float(colour.reshape(-1)[0])
+    return _clip(img * (1.0 - a) + col * a)
+
+
+def _jpeg(image: np.ndarray, quality: int) -> np.ndarray:
+    code = cv2.COLOR_RGB2BGR if image.ndim == 3 else None
+    src = cv2.cvtColor(image, code) if code is not None else image
+    ok, buf = cv2.imencode(".jpg", src, [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+    if not ok:  # pragma: no cover - OpenCV always encodes uint8
+        raise MalformedRequest("JPEG encoding failed")
+    flag = cv2.IMREAD_COLOR if image.ndim == 3 else cv2.IMREAD_GRAYSCALE
+    out = cv2.imdecode(buf, flag)
+    return cv2.cvtColor(out, cv2.COLOR_BGR2RGB) if image.ndim == 3 else out
+
+
+def _take(params: dict[str, Any], name: str, default: Any) -> Any:
+    return params.pop(name) if name in params else default
+
+
+def _done(params: dict[str, Any], kind: str) -> None:
+    if params:
+        raise MalformedRequest(f"unknown parameter(s) for {kind}: {', '.join(sorted(params))}")
+
+
+Result = tuple[np.ndarray, dict[str, Any]]
+KindFunc = Callable[[np.ndarray, float, np.random.Generator, dict[str, Any]], Result]
+
+
+# ---------------------------------------------------------------------------------------------
+# kinds
+
+
+def _blur(image: np.ndarray, s: float, rng: np.random.Generator, p: dict[str, Any]) -> Result:
+    sigma = float(_take(p, "sigma", _text_scale(image) * (0.06 + 0.32 * s)))
+    _done(p, "blur")
+    return cv2.GaussianBlur(image, (0, 0), sigmaX=max(0.1, sigma)), {"sigma": round(sigma, 3)}
+
+
+def _motion_blur(image: np.ndarray, s: float, rng: np.random.Generator, p: dict[str, Any]) -> Result:
+    length = float(_take(p, "length", _text_scale(image) * (0.25 + 1.1 * s)))
+    angle = float(_take(p, "angle", rng.uniform(0, 180)))
+    _done(p, "motion_blur")
+    size = max(3, int(math.ceil(length)) | 1)
+    kernel = np.zeros((size, size), np.float32)
+    c = size // 2
+    dx, dy = math.cos(math.radians(angle)), -math.sin(math.radians(angle))
+    half = length / 2
+    p0 = (round(c - dx * half), round(c - dy * half))
+    p1 = (round(c + dx * half), round(c + dy * half))
+    cv2.line(kernel, p0, p1, 1.0, thickness=1, lineType=cv2.LINE_AA)
+    kernel /= kernel.sum()
+    out = cv2.filter2D(image, -1, kernel, borderType=cv2.BORDER_REPLICATE)
+    return out, {"length": round(length, 3), "angle": round(angle, 3)}
+
+
+def _noise(image: np.ndarray, s: float, rng: np.random.Generator, p: dict[str, Any]) -> Result:
+    sigma = float(_take(p, "sigma", 8.0 + 75.0 * s))
+    _done(p, "noise")
+    shape = image.shape[:2]
+    luma = rng.normal(0.0, sigma, size=shape).astype(np.float32)
+    img = image.astype(np.float32)
+    if image.ndim == 3:
+        chroma = rng.normal(0.0, sigma * 0.35, size=image.shape).astype(np.float32)
+        img = img + luma[:, :, None] + chroma
+    else:
+        img = img + luma
+    return _clip(img), {"sigma": round(sigma, 3)}
+
+
+def _dark(image: np.ndarray, s: float, rng: np.random.Generator, p: dict[str, Any]) -> Result:
+    gain = float(_take(p, "gain", 1.0 - 0.82 * s))
+    gamma = float(_take(p, "gamma", 1.0 + 0.6 * s))
+    sensor = float(_take(p, "sensor_noise", 1.0 + 3.0 * s))
+    _done(p, "dark")
+    img = 255.0 * (image.astype(np.float32) / 255.0) ** gamma * gain
+    grain = rng.normal(0.0, sensor, size=image.shape[:2]).astype(np.float32)
+    img = img + (grain[:, :, None] if image.ndim == 3 else grain)
+    return _clip(img), {"gain": round(gain, 4), "gamma": round(gamma, 4), "sensor_noise": sensor}
+
+
+def _faint(image: np.ndarray, s: float, rng: np.random.Generator, p: dict[str, Any]) -> Result:
+    contrast = float(_take(p, "contrast", 1.0 - 0.88 * s))
+    lift = float(_take(p, "lift", 12.0 * s))
+    _done(p, "faint")
+    paper = _paper_colour(image)
+    paper_b = paper.reshape((1, 1, -1)) if image.ndim == 3 else float(paper[0])
+    img = paper_b - (paper_b - image.astype(np.float32)) * contrast + lift
+    return _clip(img), {"contrast": round(contrast, 4), "lift": round(lift, 3)}
+
+
+def _glare(image: np.ndarray, s: float, rng: np.random.Generator, p: dict[str, Any]) -> Result:
+    t, b, left, r = _ink_bbox(image)
+    extent = math.sqrt(max(1, (b - t) * (r - left)))
+    radius = float(_take(p, "radius", extent * (0.08 + 0.22 * s)))
+    cy, cx = _ink_point(image, rng)
+    cy, cx = int(_take(p, "row", cy)), int(_take(p, "col", cx))
+    aspect = float(_take(p, "aspect", rng.uniform(0.6, 1.0)))
+    _done(p, "glare")
+    h, w = image.shape[:2]
+    yy, xx = np.ogrid[:h, :w]
+    d2 = ((yy - cy) / (radius * aspect)) ** 2 + ((xx - cx) / radius) ** 2
+    # saturated core up to d = 1, a soft halo to d = 2
+    alpha = np.clip(1.0 - (np.sqrt(d2).astype(np.float32) - 1.0), 0.0, 1.0) ** 1.5
+    colour = np.full(image.shape[2] if image.ndim == 3 else 1, 255.0)
+    out = _blend(image, colour, alpha)
+    params = {"radius": round(radius, 2), "row": cy, "col": cx, "aspect": round(aspect, 3)}
+    return out, params
+
+
+def _occlusion(image: np.ndarray, s: float, rng: np.random.Generator, p: dict[str, Any]) -> Result:
+    t, b, left, r = _ink_bbox(image)
+    h, w = image.shape[:2]
+    fraction = float(_take(p, "fraction", 0.06 + 0.3 * s))
+    shape = str(_take(p, "shape", rng.choice(["hand", "note"])))
+    cy, cx = _ink_point(image, rng)
+    cy, cx = int(_take(p, "row", cy)), int(_take(p, "col", cx))
+    _done(p, "occlusion")
+    area = fraction * (b - t) * (r - left)
+    mask = np.zeros((h, w), np.uint8)
+    if shape == "note":
+        side_w = math.sqrt(area * rng.uniform(0.8, 1.25))
+        side_h = area / side_w
+        rect = ((float(cx), float(cy)), (side_w, side_h), float(rng.uniform(-20, 20)))
+        cv2.fillPoly(mask, [cv2.boxPoints(rect).astype(np.int32)], 255)
+        colour = np.array([250.0, 225.0, 90.0]) * rng.uniform(0.85, 1.0)
+    else:
+        # palm (ellipse) entering from the nearest side, plus a thumb
+        ax = math.sqrt(area / math.pi * 1.4)
+        ay = area / (math.pi * ax)
+        cv2.ellipse(mask, (cx, cy), (int(ax), int(ay)), float(rng.uniform(-30, 30)), 0, 360, 255, -1)
+        side = -1 if cx < w / 2 else 1
+        x_edge = 0 if side < 0 else w - 1
+        cv2.rectangle(mask, (min(cx, x_edge), int(cy - ay * 0.6)), (max(cx, x_edge), int(cy + ay * 0.6)), 255, -1)
+        colour = np.array([224.0, 172.0, 140.0]) * rng.uniform(0.7, 1.0)
+    soft = cv2.GaussianBlur(mask.astype(np.float32) / 255.0, (0, 0), sigmaX=1.5)
+    shading = np.linspace(0.85, 1.05, w, dtype=np.float32)[None, :] * np.ones((h, 1), np.float32)
+    shade = (soft * shading).astype(np.float32)
+    base = np.broadcast_to(colour.reshape(1, 1, 3), (h, w, 3)) * shade[:, :, None]
+    if image.ndim == 2:
+        colour_img = base.mean(axis=2)
+        out = _clip(image.astype(np.float32) * (1 - soft) + colour_img)
+    else:
+        out = _clip(image.astype(np.float32) * (1 - soft[:, :, None]) + base)
+    covered = float(mask[t:b, left:r].mean() / 255.0) if b > t and r > left else 0.0
+    params = {"shape": shape, "row": cy, "col": cx, "fraction": round(fraction, 4)}
+    return out, {**params, "covered": round(covered, 4)}
+
+
+def _cutoff(image: np.ndarray, s: float, rng: np.random.Generator, p: dict[str, Any]) -> Result:
+    t, b, left, r = _ink_bbox(image)
+    side = str(_take(p, "side", rng.choice(["top", "bottom", "left", "right"])))
+    fraction = float(_take(p, "fraction", 0.08 + 0.32 * s))
+    _done(p, "cutoff")
+    if side == "top":
+        out = image[t + int((b - t) * fraction) :]
+    elif side == "bottom":
+        out = image[: b - int((b - t) * fraction)]
+    elif side == "left":
+        out = image[:, left + int((r - left) * fraction) :]
+    elif side == "right":
+        out = image[:, : r - int((r - left) * fraction)]
+    else:
+        raise MalformedRequest(f"cutoff side must be top, bottom, left or right, got {side!r}")
+    return out.copy(), {"side": side, "fraction": round(fraction, 4)}
+
+
+def _tiny_text(image: np.ndarray, s: float, rng: np.random.Generator, p: dict[str, Any]) -> Result:
+    height = _text_scale(image)
+    target = float(_take(p, "glyph_height", 9.0 - 6.0 * s))
+    _done(p, "tiny_text")
+    scale = min(1.0, target / height)
+    h, w = image.shape[:2]
+    size = (max(8, round(w * scale)), max(8, round(h * scale)))
+    out = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    return out, {"scale": round(scale, 5), "glyph_height": round(height * scale, 3)}
+
+
+def _rotate_about(image: np.ndarray, angle: float) -> np.ndarray:
+    """Rotate counter-clockwise by ``angle`` degrees on an expanded canvas filled with paper."""
+    h, w = image.shape[:2]
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
+    cos, sin = abs(m[0, 0]), abs(m[0, 1])
+    nw, nh = int(math.ceil(h * sin + w * cos)), int(math.ceil(h * cos + w * sin))
+    m[0, 2] += nw / 2 - w / 2
+    m[1, 2] += nh / 2 - h / 2
+    fill = tuple(float(v) for v in _paper_colour(image))
+    return cv2.warpAffine(
+        image, m, (nw, nh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+        borderValue=fill if image.ndim == 3 else fill[0],
+    )
+
+
+def _skew(image: np.ndarray, s: float, rng: np.random.Generator, p: dict[str, Any]) -> Result:
+    sign = 1.0 if rng.random() < 0.5 else -1.0
+    angle = float(_take(p, "angle", sign * (2.0 + 23.0 * s)))
+    _done(p, "skew")
+    return _rotate_about(image, angle), {"angle": round(angle, 4)}
+
+
+def _rotate(image: np.ndarray, s: float, rng: np.random.Generator, p: dict[str, Any]) -> Result:
+    degrees = int(_take(p, "degrees", int(rng.choice([90, 180, 270]))))
+    _done(p, "rotate")
+    if degrees % 90 != 0:
+        raise MalformedRequest(f"rotate degrees must be a multiple of 90, got {degrees}")
+    turns = (degrees // 90) % 4
+    return np.ascontiguousarray(np.rot90(image, k=turns)), {"degrees": turns * 90}
+
+
+def _shadow(image: np.ndarray, s: float, rng: np.random.Generator, p: dict[str, Any]) -> Result:
+    depth = float(_take(p, "depth", 0.2 + 0.7 * s))
+    angle = float(_take(p, "angle", rng.uniform(0, 360)))
+    _done(p, "shadow")
+    h, w = image.shape[:2]
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    ux, uy = math.cos(math.radians(angle)), math.sin(math.radians(angle))
+    proj = (xx - w / 2) * ux + (yy - h / 2) * uy
+    proj /= max(1.0, float(np.abs(proj).max()))
+    # a cast shadow: a soft edge across the page, plus an overall gradient
+    edge = 1.0 / (1.0 + np.exp(-(proj - rng.uniform(-0.2, 0.2)) * 12.0))
+    light = 1.0 - depth * (0.75 * edge + 0.25 * (proj + 1) / 2)
+    img = image.astype(np.float32) * (light[:, :, None] if image.ndim == 3 else light)
+    return _clip(img), {"depth": round(depth, 4), "angle": round(angle, 3)}
+
+
+def _jpeg_kind(image: np.ndarray, s: float, rng: np.random.Generator, p: dict[str, Any]) -> Result:
+    quality = int(_take(p, "quality", max(2, round(30 - 28 * s))))
+    _done(p, "jpeg")
+    small = image
+    return _jpeg(small, quality), {"quality": quality}
+
+
+def _dim_jpeg(image: np.ndarray, s: float, rng: np.random.Generator, p: dict[str, Any]) -> Result:
+    gain = float(_take(p, "gain", 1.0 - 0.7 * s))
+    quality = int(_take(p, "quality", max(3, round(35 - 30 * s))))
+    _done(p, "dim_jpeg")
+    dim = _clip(image.astype(np.float32) * gain)
+    return _jpeg(dim, quality), {"gain": round(gain, 4), "quality": quality}
+
+
+def _blank(image: np.ndarray, s: float, rng: np.random.Generator, p: dict[str, Any]) -> Result:
+    grain = float(_take(p, "grain", 2.5))
+    _done(p, "blank")
+    h, w = image.shape[:2]
+    paper = _paper_colour(image)
+    low = rng.normal(0.0, 1.0, size=(max(2, h // 64), max(2, w // 64))).astype(np.float32)
+    low = cv2.resize(low, (w, h), interpolation=cv2.INTER_CUBIC) * 3.0
+    fine = rng.normal(0.0, grain, size=(h, w)).astype(np.float32)
+    texture = low + fine
+    if image.ndim == 3:
+        img = paper.reshape(1, 1, -1) + texture[:, :, None]
+    else:
+        img = float(paper[0]) + texture
+    return _clip(img), {"grain": grain, "paper": [round(float(v), 2) for v in paper]}
+
+
+_KIND_FUNCS: dict[str, KindFunc] = {
+    "blur": _blur,
+    "motion_blur": _motion_blur,
+    "noise": _noise,
+    "dark": _dark,
+    "faint": _faint,
+    "glare": _glare,
+    "occlusion": _occlusion,
+    "cutoff": _cutoff,
+    "tiny_text": _tiny_text,
+    "skew": _skew,
+    "rotate": _rotate,
+    "shadow": _shadow,
+    "jpeg": _jpeg_kind,
+    "dim_jpeg": _dim_jpeg,
+    "blank": _blank,
+}
+
+#: Every kind of degradation, in a stable order.
+KINDS: tuple[str, ...] = tuple(_KIND_FUNCS)
+
+
+# ---------------------------------------------------------------------------------------------
+# data sets
+
+
+@dataclass(frozen=True)
+class SynthItem:
+    """One image written by :func:`synthesize`.
+
+    Attributes
+    ----------
+    path : str
+        Where it was written, relative to the output folder (``bad/blur__000__severe.png``).
+    label : str
+        ``"good"`` or ``"bad"``.
+    source : str
+        The good image it came from.
+    kind, severity : str or None
+        The degradation and its severity name (None for the good copies).
+    seed : int or None
+        The seed of that one degradation.
+    params : dict
+        The parameters actually applied (see :func:`degrade_with_params`).
+    defects : tuple of str
+        The quality-report defects the degradation should raise.
+    """
+
+    path: str
+    label: str
+    source: str
+    kind: str | None = None
+    severity: str | None = None
+    seed: int | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    defects: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["defects"] = list(self.defects)
+        return data
+
+
+def item_seed(seed: int, stem: str, kind: str, severity: str, index: int) -> int:
+    """The seed of one degradation, independent of the order the images are listed in.
+
+    Examples
+    --------
+    >>> item_seed(0, "000", "blur", "severe", 0) == item_seed(0, "000", "blur", "severe", 0)
+    True
+    """
+    entropy = [int(seed) & 0xFFFFFFFF, zlib.crc32(stem.encode()), zlib.crc32(kind.encode()),
+               zlib.crc32(str(severity).encode()), int(index)]
+    return int(np.random.SeedSequence(entropy).generate_state(1)[0])
+
+
+def synthesize(
+    good_dir: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    *,
+    kinds: Sequence[str] = (),
+    severities: Sequence[float | str] = ("severe",),
+    seed: int = 0,
+    per_image: int = 1,
+    settings: Settings | None = None,
+) -> list[SynthItem]:
+    """Write a labelled data set of good images and their seeded degradations.
+
+    ``out_dir/good/`` gets a byte-for-byte copy of every good image, ``out_dir/bad/`` one PNG per
+    image, kind, severity and variant (``<kind>__<stem>__<severity>[__<i>].png``), and
+    ``out_dir/manifest.jsonl`` one JSON line per written image (:meth:`SynthItem.to_dict`).
+    The output is the same for the same inputs and ``seed``.
+
+    Parameters
+    ----------
+    good_dir : str or path
+        Folder (or storage URI) of good images.
+    out_dir : str or path
+        Output folder (or storage URI prefix).
+    kinds : sequence of str
+        Degradations to apply; empty means every kind of :data:`KINDS`.
+    severities : sequence
+        Severity names or numbers.
+    seed : int
+        Seed of the whole data set.
+    per_image : int
+        Variants per image, kind and severity.
+    settings : Settings, optional
+        Storage roots and image limits.
+
+    Returns
+    -------
+    list of SynthItem
+        Good copies first, then the degraded images, in manifest order.
+
+    Raises
+    ------
+    MalformedRequest
+        Unknown kind or severity, or no images in ``good_dir``.
+
+    Examples
+    --------
+    >>> import tempfile, cv2
+    >>> from ocrprep.config import load_settings
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     good = Path(tmp, "in"); good.mkdir()
+    ...     page = np.full((80, 60, 3), 240, np.uint8); page[10:70:8, 5:55] = 20
+    ...     _ = cv2.imwrite(str(good / "a.png"), page)
+    ...     settings = load_settings(**{"storage.roots": [tmp]})
+    ...     items = synthesize(good, Path(tmp, "out"), kinds=("blur", "dark"), settings=settings)
+    ...     [i.path for i in items]
+    ['good/a.png', 'bad/blur__a__severe.png', 'bad/dark__a__severe.png']
+    """
+    chosen = tuple(kinds) or KINDS
+    for kind in chosen:
+        if kind not in _KIND_FUNCS:
+            raise MalformedRequest(f"unknown degradation {kind!r}; known: {', '.join(KINDS)}")
+    for severity in severities:
+        severity_value(severity)
+    if per_image < 1:
+        raise MalformedRequest(f"per_image must be at least 1, got {per_image}")
+    io = _SynthIO(settings)
+    sources = io.list(str(good_dir))
+    if not sources:
+        raise MalformedRequest(f"no images found in {good_dir}")
+    out = str(out_dir).rstrip("/")
+    items: list[SynthItem] = []
+    for uri in sources:
+        name = uri.rsplit("/", 1)[-1]
+        io.write(f"{out}/good/{name}", io.read(uri))
+        items.append(SynthItem(path=f"good/{name}", label="good", source=uri))
+    for uri in sources:
+        name = uri.rsplit("/", 1)[-1]
+        stem = name.rsplit(".", 1)[0]
+        image = io.decode(io.read(uri))
+        for kind in chosen:
+            for severity in severities:
+                sev_name = severity if isinstance(severity, str) else f"{float(severity):g}"
+                for index in range(per_image):
+                    one_seed = item_seed(seed, stem, kind, sev_name, index)
+                    bad, params = degrade_with_params(image, kind, severity, one_seed)
+                    suffix = f"__{index}" if per_image > 1 else ""
+                    rel = f"bad/{kind}__{stem}__{sev_name}{suffix}.png"
+                    io.write(f"{out}/{rel}", io.encode(bad))
+                    items.append(SynthItem(rel, "bad", uri, kind, sev_name, one_seed, params,
+                                           EXPECTED_DEFECTS[kind]))
+    lines = "".join(json.dumps(item.to_dict(), sort_keys=True) + "\n" for item in items)
+    io.write(f"{out}/manifest.jsonl", lines.encode())
+    return items
+
+
+_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp", ".gif")
+
+
+def _module(name: str, *needs: str) -> Any:
+    """``ocrprep.<name>`` when it provides ``needs``, else None (local fallback)."""
+    import importlib
+
+    try:
+        module = importlib.import_module(f"ocrprep.{name}")
+    except ImportError:
+        return None
+    return module if all(hasattr(module, n) for n in needs) else None
+
+
+class _SynthIO:
+    """Reads and writes through ``ocrprep.storage`` / ``ocrprep.imageio`` when present."""
+
+    def __init__(self, settings: Settings | None) -> None:
+        self.settings = settings
+        self.storage = _module("storage", "list_images", "read_bytes", "write_bytes")
+        self.imageio = _module("imageio", "decode_image", "encode_image")
+
+    def _opts(self) -> Settings:
+        from ocrprep.config import load_settings
+
+        if self.settings is None:
+            self.settings = load_settings()
+        return self.settings
+
+    def list(self, uri: str) -> list[str]:
+        if self.storage is None:
+            folder = Path(uri)
+            if not folder.is_dir():
+                raise MalformedRequest(f"not a folder: {uri}")
+            return sorted(str(p) for p in folder.iterdir() if p.suffix.lower() in _IMAGE_SUFFIXES)
+        return sorted(self.storage.list_images(uri, self._opts().storage))
+
+    def read(self, uri: str) -> bytes:
+        if self.storage is None:
+            return Path(uri).read_bytes()
+        return bytes(self.storage.read_bytes(uri, self._opts().storage))
+
+    def write(self, uri: str, data: bytes) -> None:
+        if self.storage is None:
+            path = Path(uri)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+            return
+        self.storage.write_bytes(uri, data, self._opts().storage)
+
+    def decode(self, data: bytes) -> np.ndarray:
+        if self.imageio is None:
+            bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+            if bgr is None:
+                raise MalformedRequest("cannot decode image")
+            return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+        return self.imageio.decode_image(data, limits=self._opts().limits)
+
+    def encode(self, image: np.ndarray) -> bytes:
+        if self.imageio is None:
+            src = cv2.cvtColor(image, cv2.COLOR_RGB2BGR) if image.ndim == 3 else image
+            return cv2.imencode(".png", src)[1].tobytes()
+        return bytes(self.imageio.encode_image(image, "png"))

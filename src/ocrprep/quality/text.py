@@ -1,0 +1,124 @@
+"""Cheap text-layout cues shared by ``assess`` and the degradations: ink mask, glyph height, paper.
+
+All functions take a grayscale ``(H, W)`` uint8 image (use :func:`to_gray`) and never change it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+__all__ = ["Glyphs", "find_glyphs", "ink_mask", "paper_level", "to_gray"]
+
+
+def to_gray(image: np.ndarray) -> np.ndarray:
+    """The luminance of ``image`` as a ``(H, W)`` uint8 array (a view when already grayscale).
+
+    Examples
+    --------
+    >>> to_gray(np.zeros((4, 5, 3), np.uint8)).shape
+    (4, 5)
+    """
+    if image.ndim == 2:
+        return image
+    if image.ndim == 3 and image.shape[2] == 1:
+        return image[:, :, 0]
+    if image.ndim == 3 and image.shape[2] == 4:
+        return cv2.cvtColor(image, cv2.COLOR_RGBA2GRAY)
+    return cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+
+
+def paper_level(gray: np.ndarray) -> float:
+    """The paper (background) luminance: a high percentile of the image, 0..255.
+
+    Examples
+    --------
+    >>> paper_level(np.full((8, 8), 200, np.uint8))
+    200.0
+    """
+    step = max(1, int(np.sqrt(gray.size / 250_000)))
+    return float(np.percentile(gray[::step, ::step], 90))
+
+
+def ink_mask(gray: np.ndarray, *, block: int | None = None, offset: float = 12.0) -> np.ndarray:
+    """Pixels clearly darker than their neighbourhood (ink), as a bool ``(H, W)`` mask.
+
+    A local-mean threshold (``gray < mean_block - offset``), robust to uneven lighting.
+
+    Examples
+    --------
+    >>> g = np.full((40, 40), 230, np.uint8); g[10:30, 18:22] = 20
+    >>> bool(ink_mask(g)[20, 20]), bool(ink_mask(g)[2, 2])
+    (True, False)
+    """
+    if block is None:
+        block = max(15, (min(gray.shape[:2]) // 20) | 1)
+    block = max(3, block | 1)
+    mean = cv2.blur(gray, (block, block), borderType=cv2.BORDER_REPLICATE).astype(np.int16)
+    return gray.astype(np.int16) < mean - int(round(offset))
+
+
+@dataclass(frozen=True)
+class Glyphs:
+    """Connected components that look like characters.
+
+    Attributes
+    ----------
+    boxes : numpy.ndarray
+        ``(N, 4)`` int array of ``x, y, w, h`` per glyph.
+    height : float
+        Median glyph height in pixels (0 when there are none).
+    stroke : float
+        Median stroke width in pixels (glyph ink area over its skeleton-ish length).
+    """
+
+    boxes: np.ndarray
+    height: float
+    stroke: float
+
+    @property
+    def count(self) -> int:
+        return int(self.boxes.shape[0])
+
+
+def find_glyphs(mask: np.ndarray, *, min_height: int = 3) -> Glyphs:
+    """Components of an ink mask that have the size and shape of characters.
+
+    Parameters
+    ----------
+    mask : numpy.ndarray
+        Bool ``(H, W)`` ink mask.
+    min_height : int
+        Smallest glyph height kept, in pixels.
+
+    Examples
+    --------
+    >>> m = np.zeros((200, 200), bool); m[10:22, 10:16] = True; m[10:22, 30:36] = True
+    >>> m[12:20, 12:14] = False; m[12:20, 32:34] = False
+    >>> g = find_glyphs(m); g.count, g.height
+    (2, 12.0)
+    """
+    h_img, w_img = mask.shape[:2]
+    n, _, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    if n <= 1:
+        return Glyphs(np.zeros((0, 4), np.int32), 0.0, 0.0)
+    s = stats[1:]
+    w, h, area = s[:, 2], s[:, 3], s[:, 4]
+    max_h = max(min_height + 1, h_img // 8)
+    keep = (
+        (h >= min_height)
+        & (h <= max_h)
+        & (w <= 4 * h + 2)
+        & (w <= w_img // 4 + 2)
+        & (area >= 0.08 * w * h)
+        & (area <= 0.95 * w * h + 1)
+    )
+    boxes = s[keep, :4].astype(np.int32)
+    if boxes.shape[0] == 0:
+        return Glyphs(boxes, 0.0, 0.0)
+    hk = h[keep].astype(np.float64)
+    # stroke ~ area / (half the perimeter-ish length of a skeleton): area / max(w, h) is a fair proxy
+    stroke = area[keep] / np.maximum(1.0, np.maximum(w[keep], hk) * 1.6)
+    return Glyphs(boxes, float(np.median(hk)), float(np.median(stroke)))
