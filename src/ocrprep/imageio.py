@@ -364,14 +364,60 @@ def decode_image_with_info(
             _check_pixels(
                 info.width, info.height, limits, f"the {fmt} image" + (f" page {page}" if page else "")
             )
-            if max_side is not None and fmt == "JPEG":
-                _draft(image, max_side)
-            image.load()
-            array = _to_rgb(image)
+            array = None
+            if _fast_path(image, fmt, page):
+                array = _decode_cv2(data, fmt, image.size, max_side)
+            if array is None:  # other modes/formats, or OpenCV refused: Pillow names the problem
+                if max_side is not None and fmt == "JPEG":
+                    _draft(image, max_side)
+                image.load()
+                array = _to_rgb(image)
     array = _apply_orientation(array, info.orientation)
     if max_side is not None:
         array = _shrink(array, max_side)
     return array, info
+
+
+def _fast_path(image: Image.Image, fmt: str, page: int) -> bool:
+    """True for the common 8-bit JPEG/PNG cases OpenCV decodes faster than Pillow + numpy."""
+    if page != 0 or "transparency" in image.info:
+        return False
+    return (fmt == "JPEG" and image.mode in ("RGB", "L")) or (fmt == "PNG" and image.mode in ("RGB", "L"))
+
+
+def _jpeg_scale(size: tuple[int, int], max_side: int | None) -> int:
+    """The largest DCT reduction (1, 2, 4, 8) that keeps the longer side >= ``max_side``."""
+    if max_side is None:
+        return 1
+    longer = max(size)
+    for scale in (8, 4, 2):
+        if -(-longer // scale) >= max_side:
+            return scale
+    return 1
+
+
+_REDUCED = {1: 0, 2: cv2.IMREAD_REDUCED_GRAYSCALE_2, 4: cv2.IMREAD_REDUCED_GRAYSCALE_4, 8: cv2.IMREAD_REDUCED_GRAYSCALE_8}
+
+
+def _decode_cv2(data: bytes, fmt: str, size: tuple[int, int], max_side: int | None) -> np.ndarray | None:
+    """Decode with OpenCV (libjpeg-turbo DCT scaling for JPEG); ``None`` when OpenCV refuses.
+
+    OpenCV returns ``None`` for truncated or corrupt JPEG and PNG data (it never hands back a
+    half-grey image), and the caller then lets Pillow decode and name the problem.
+    """
+    scale = _jpeg_scale(size, max_side) if fmt == "JPEG" else 1
+    flags = _REDUCED[scale] | cv2.IMREAD_COLOR_RGB | cv2.IMREAD_IGNORE_ORIENTATION
+    buffer = np.frombuffer(data, np.uint8)
+    try:
+        array = cv2.imdecode(buffer, flags)
+    except cv2.error:
+        return None
+    if array is None or array.ndim != 3 or array.shape[2] != 3 or array.dtype != np.uint8:
+        return None
+    expected = (-(-size[1] // scale), -(-size[0] // scale))
+    if array.shape[:2] != expected:
+        return None
+    return array
 
 
 def _draft(image: Image.Image, max_side: int) -> None:
