@@ -1,0 +1,65 @@
+"""Small helpers shared by the enhancement operations: checks, grey conversion, resizing."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from ocrprep.errors import MalformedRequest
+
+__all__ = ["as_gray", "check_image", "like_input", "resize_to"]
+
+
+def check_image(image: np.ndarray) -> np.ndarray:
+    """Raise :class:`MalformedRequest` unless ``image`` is a uint8 (H, W) or (H, W, 3|4) array."""
+    if not isinstance(image, np.ndarray) or image.dtype != np.uint8:
+        raise MalformedRequest(
+            f"expected a uint8 numpy image, got {type(image).__name__} "
+            f"{getattr(image, 'dtype', '')}; convert it with imageio.load_image first"
+        )
+    if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in (1, 3, 4)):
+        raise MalformedRequest(f"expected an (H, W) or (H, W, 3) image, got shape {image.shape}")
+    if image.shape[0] < 2 or image.shape[1] < 2:
+        raise MalformedRequest(f"image too small to enhance: {image.shape[1]}x{image.shape[0]}")
+    return image
+
+
+def as_gray(image: np.ndarray) -> np.ndarray:
+    """The image as a uint8 (H, W) luminance array (a view when it already is one)."""
+    check_image(image)
+    if image.ndim == 2:
+        return image
+    if image.shape[2] == 1:
+        return image[:, :, 0]
+    if image.shape[2] == 4:
+        return cv2.cvtColor(image, cv2.COLOR_RGBA2GRAY)
+    return cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+
+
+def like_input(gray: np.ndarray, image: np.ndarray) -> np.ndarray:
+    """``gray`` shaped like ``image``: (H, W) stays, (H, W, 3) is replicated to three channels."""
+    if image.ndim == 2:
+        return gray
+    return np.repeat(gray[:, :, None], 3, axis=2)
+
+
+def resize_to(image: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
+    """Shrink ``image`` so its longer side is at most ``max_side``; returns (image, scale)."""
+    height, width = image.shape[:2]
+    scale = min(1.0, max_side / max(height, width))
+    if scale >= 1.0:
+        return image, 1.0
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA), scale
+
+
+def ink_mask(gray: np.ndarray, *, kernel: int = 15, min_contrast: int = 12) -> np.ndarray:
+    """Dark strokes narrower than ``kernel`` pixels (text), as a bool (H, W) mask.
+
+    A morphological black-hat (closing minus image) keeps only small dark structures, so shadows,
+    dark borders and large photos drop out; Otsu's threshold on it separates ink from paper noise.
+    """
+    element = cv2.getStructuringElement(cv2.MORPH_RECT, (kernel, kernel))
+    hat = cv2.morphologyEx(gray, cv2.MORPH_BLACKHAT, element)
+    level, _ = cv2.threshold(hat, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+    return hat > max(level, min_contrast)

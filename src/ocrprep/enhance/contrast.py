@@ -1,0 +1,105 @@
+"""Contrast: measure the ink and paper levels, stretch faint or dark images, undo inversion."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from ocrprep.enhance._image import as_gray, check_image, ink_mask, resize_to
+
+__all__ = ["Levels", "estimate_levels", "invert", "is_inverted", "stretch_contrast"]
+
+
+@dataclass(frozen=True)
+class Levels:
+    """Typical brightness of the ink and of the paper (0..255)."""
+
+    ink: float
+    paper: float
+
+    @property
+    def contrast(self) -> float:
+        """``paper - ink``: about 150-230 on a good print, under 80 when faint or dim."""
+        return self.paper - self.ink
+
+
+def estimate_levels(image: np.ndarray) -> Levels:
+    """Ink level (median of the text pixels) and paper level (median of the rest).
+
+    Examples
+    --------
+    >>> page = np.full((80, 80), 220, np.uint8); page[10:70:8, 5:75] = 40
+    >>> lv = estimate_levels(page); (round(lv.ink), round(lv.paper))
+    (40, 220)
+    """
+    gray = as_gray(image)
+    small, _ = resize_to(gray, 800)
+    mask = ink_mask(small, kernel=11, min_contrast=4)
+    paper = float(np.median(small[~mask])) if (~mask).any() else float(np.median(small))
+    ink = float(np.median(small[mask])) if mask.sum() > 20 else paper
+    return Levels(ink=ink, paper=paper)
+
+
+def stretch_contrast(
+    image: np.ndarray, levels: Levels | None = None, *, ink: int = 30, paper: int = 245
+) -> np.ndarray:
+    """Map the measured ink level to ``ink`` and the paper level to ``paper`` linearly.
+
+    Parameters
+    ----------
+    image : ndarray, (H, W) or (H, W, 3), uint8
+    levels : Levels, optional
+        From :func:`estimate_levels` (measured when omitted).
+
+    Returns
+    -------
+    ndarray
+        Same shape, uint8, clipped to 0..255.
+
+    Examples
+    --------
+    >>> page = np.full((50, 50), 200, np.uint8); page[10:40:6, 5:45] = 170
+    >>> out = stretch_contrast(page, Levels(ink=170, paper=200))
+    >>> int(out[0, 0]) > 240, int(out[10, 10]) < 35
+    (True, True)
+    """
+    check_image(image)
+    lv = estimate_levels(image) if levels is None else levels
+    span = max(lv.paper - lv.ink, 4.0)
+    gain = (paper - ink) / span
+    offset = paper - lv.paper * gain
+    lut = np.clip(np.arange(256, dtype=np.float32) * gain + offset, 0, 255).astype(np.uint8)
+    return cv2.LUT(image, lut)
+
+
+def is_inverted(image: np.ndarray) -> bool:
+    """True for light text on a dark background (more bright thin strokes than dark ones).
+
+    Examples
+    --------
+    >>> page = np.full((80, 80), 20, np.uint8); page[10:70:20, 5:75] = 230
+    >>> is_inverted(page), is_inverted(255 - page)
+    (True, False)
+    """
+    gray = as_gray(image)
+    small, _ = resize_to(gray, 600)
+    if float(np.median(small)) >= 110:
+        return False
+    element = cv2.getStructuringElement(cv2.MORPH_RECT, (11, 11))
+    bright = cv2.morphologyEx(small, cv2.MORPH_TOPHAT, element).astype(np.float64).sum()
+    dark = cv2.morphologyEx(small, cv2.MORPH_BLACKHAT, element).astype(np.float64).sum()
+    return bool(bright > 1.5 * dark)
+
+
+def invert(image: np.ndarray) -> np.ndarray:
+    """The photographic negative (``255 - image``), a new array.
+
+    Examples
+    --------
+    >>> int(invert(np.zeros((2, 2), np.uint8))[0, 0])
+    255
+    """
+    check_image(image)
+    return cv2.bitwise_not(image)

@@ -1,0 +1,152 @@
+"""Geometry: rotation by any angle, upscaling, and removal of dark scanner borders.
+
+Angles follow OpenCV's convention: positive degrees turn the content counter-clockwise as seen on
+screen (rows down, columns right).
+"""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+
+from ocrprep.enhance._image import as_gray, check_image
+
+__all__ = ["estimate_borders", "paper_color", "remove_borders", "rotate", "upscale"]
+
+
+def paper_color(image: np.ndarray) -> tuple[int, ...]:
+    """The colour of the paper: the per-channel 90th percentile of a thin ring along the edges.
+
+    Parameters
+    ----------
+    image : ndarray, (H, W) or (H, W, C), uint8
+
+    Returns
+    -------
+    tuple of int
+        One value per channel (one for a grey image).
+
+    Examples
+    --------
+    >>> paper_color(np.full((10, 10), 200, np.uint8))
+    (200,)
+    """
+    check_image(image)
+    pixels = image if image.ndim == 3 else image[:, :, None]
+    ring = np.concatenate(
+        [pixels[:2].reshape(-1, pixels.shape[2]), pixels[-2:].reshape(-1, pixels.shape[2]),
+         pixels[:, :2].reshape(-1, pixels.shape[2]), pixels[:, -2:].reshape(-1, pixels.shape[2])]
+    )
+    return tuple(int(v) for v in np.percentile(ring, 90, axis=0))
+
+
+def rotate(
+    image: np.ndarray,
+    degrees: float,
+    *,
+    expand: bool = True,
+    fill: tuple[int, ...] | int | None = None,
+) -> np.ndarray:
+    """Rotate ``image`` counter-clockwise by ``degrees`` about its centre.
+
+    Parameters
+    ----------
+    image : ndarray, (H, W) or (H, W, C), uint8
+    degrees : float
+        Counter-clockwise angle; negative turns clockwise. Multiples of 90 are exact (no resampling).
+    expand : bool
+        Grow the canvas so no content is cut (default); otherwise keep the input's size.
+    fill : int or tuple of int, optional
+        Colour of the uncovered corners; default the paper colour (:func:`paper_color`).
+
+    Returns
+    -------
+    ndarray
+        A new uint8 array with the same number of channels.
+
+    Examples
+    --------
+    >>> rotate(np.zeros((10, 20), np.uint8), 90).shape
+    (20, 10)
+    """
+    check_image(image)
+    quarter = degrees / 90.0
+    if abs(quarter - round(quarter)) < 1e-9:
+        return np.ascontiguousarray(np.rot90(image, int(round(quarter)) % 4))
+    height, width = image.shape[:2]
+    center = (width / 2.0, height / 2.0)
+    matrix = cv2.getRotationMatrix2D(center, degrees, 1.0)
+    out_w, out_h = width, height
+    if expand:
+        cos, sin = abs(math.cos(math.radians(degrees))), abs(math.sin(math.radians(degrees)))
+        out_w = int(math.ceil(width * cos + height * sin - 1e-6))
+        out_h = int(math.ceil(width * sin + height * cos - 1e-6))
+        matrix[0, 2] += out_w / 2.0 - center[0]
+        matrix[1, 2] += out_h / 2.0 - center[1]
+    color = paper_color(image) if fill is None else fill
+    if isinstance(color, int):
+        color = (color,) * (image.shape[2] if image.ndim == 3 else 1)
+    return cv2.warpAffine(
+        image, matrix, (out_w, out_h), flags=cv2.INTER_CUBIC,
+        borderMode=cv2.BORDER_CONSTANT, borderValue=tuple(float(c) for c in color),
+    )
+
+
+def upscale(image: np.ndarray, factor: float) -> np.ndarray:
+    """Enlarge ``image`` by ``factor`` (>= 1) with bicubic interpolation.
+
+    Examples
+    --------
+    >>> upscale(np.zeros((10, 20, 3), np.uint8), 2).shape
+    (20, 40, 3)
+    """
+    check_image(image)
+    if factor < 1:
+        raise ValueError(f"upscale factor must be at least 1, got {factor}")
+    height, width = image.shape[:2]
+    size = (round(width * factor), round(height * factor))
+    return cv2.resize(image, size, interpolation=cv2.INTER_CUBIC)
+
+
+def estimate_borders(image: np.ndarray, *, max_fraction: float = 0.25) -> tuple[int, int, int, int]:
+    """Widths of the solid dark strips along each edge: (top, bottom, left, right) in pixels.
+
+    A row or column counts as border when at least 95% of its pixels are much darker than the
+    paper; the walk inward stops at the first line that is not border, so text is never inside.
+
+    Examples
+    --------
+    >>> page = np.full((50, 40), 230, np.uint8); page[:5] = 10
+    >>> estimate_borders(page)
+    (5, 0, 0, 0)
+    """
+    gray = as_gray(image)
+    paper = float(np.percentile(gray, 75))
+    dark = gray < paper * 0.45
+    rows, cols = dark.mean(axis=1), dark.mean(axis=0)
+
+    def walk(fractions: np.ndarray) -> int:
+        limit = int(len(fractions) * max_fraction)
+        count = 0
+        while count < limit and fractions[count] >= 0.95:
+            count += 1
+        return count
+
+    return walk(rows), walk(rows[::-1]), walk(cols), walk(cols[::-1])
+
+
+def remove_borders(image: np.ndarray, borders: tuple[int, int, int, int] | None = None) -> np.ndarray:
+    """Crop the dark strips found by :func:`estimate_borders` (a copy; the input is unchanged).
+
+    Examples
+    --------
+    >>> page = np.full((50, 40), 230, np.uint8); page[:, -3:] = 0
+    >>> remove_borders(page).shape
+    (50, 37)
+    """
+    check_image(image)
+    top, bottom, left, right = estimate_borders(image) if borders is None else borders
+    height, width = image.shape[:2]
+    return image[top : height - bottom, left : width - right].copy()
