@@ -57,6 +57,13 @@ _FORMAT_ALIASES = {"JPG": "JPEG", "TIF": "TIFF", "MPO": "JPEG", "DIB": "BMP"}
 
 # Magic numbers of formats Pillow is not allowed to open, so the refusal can name them.
 _KNOWN_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"\xff\xd8\xff", "JPEG"),
+    (b"\x89PNG\r\n\x1a\n", "PNG"),
+    (b"GIF87a", "GIF"),
+    (b"GIF89a", "GIF"),
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+    (b"BM", "BMP"),
     (b"%PDF", "PDF"),
     (b"\x00\x00\x01\x00", "ICO"),
     (b"\x00\x00\x02\x00", "CUR"),
@@ -128,6 +135,8 @@ def _allowed(limits: ImageLimits) -> tuple[str, ...]:
 
 def _sniff_other(data: bytes) -> str | None:
     head = data[:32].lstrip() if data[:5].lstrip().startswith((b"<", b"%")) else data[:32]
+    if head.startswith(b"RIFF") and head[8:12] == b"WEBP":
+        return "WEBP"
     for magic, name in _KNOWN_MAGIC:
         if head.startswith(magic):
             return name
@@ -176,6 +185,8 @@ def _open(data: bytes, limits: ImageLimits) -> Image.Image:
         image = Image.open(io.BytesIO(data), formats=list(allowed))
     except UnidentifiedImageError as exc:
         other = _sniff_other(bytes(data[:64]))
+        if other in allowed:
+            raise ImageDecodeError(f"not a readable {other} image: its header is corrupt") from exc
         if other is not None:
             raise ImageDecodeError(
                 f"{other} is not an allowed image format (allowed: {', '.join(allowed)})"
@@ -525,14 +536,14 @@ def encode_image(image: np.ndarray, fmt: str = "png", *, quality: int = 95) -> b
         raise MalformedRequest(f"cannot encode {fmt!r}: choose one of {', '.join(ENCODE_FORMATS)}")
     if not isinstance(image, np.ndarray) or image.dtype != np.uint8:
         raise MalformedRequest("encode_image needs a uint8 numpy array")
+    if image.ndim not in (2, 3) or image.shape[0] == 0 or image.shape[1] == 0:
+        raise MalformedRequest(f"cannot encode an image of shape {image.shape}")
     if image.ndim == 3 and image.shape[2] == 3:
         bgr = cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2BGR)
     elif image.ndim == 2:
         bgr = np.ascontiguousarray(image)
     else:
         raise MalformedRequest(f"encode_image needs (H, W) or (H, W, 3), got shape {image.shape}")
-    if image.shape[0] == 0 or image.shape[1] == 0:
-        raise MalformedRequest(f"cannot encode an empty image of shape {image.shape}")
     quality = int(min(100, max(1, quality)))
     params: dict[str, list[int]] = {
         "png": [cv2.IMWRITE_PNG_COMPRESSION, 3],
