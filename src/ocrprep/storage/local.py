@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import errno
 import os
+import stat as _stat
 import tempfile
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
@@ -91,18 +92,22 @@ class LocalStore:
             if exc.errno == errno.ELOOP:
                 raise AccessDenied(f"{location.uri} became a symlink while being opened") from exc
             raise StorageError(f"cannot open {location.uri}: {exc.strerror or exc}") from exc
+        try:
+            info = os.fstat(fd)
+        except OSError as exc:
+            os.close(fd)
+            raise StorageError(f"cannot stat {location.uri}: {exc.strerror or exc}") from exc
+        if not _stat.S_ISREG(info.st_mode):
+            os.close(fd)
+            raise MalformedRequest(f"{location.uri} is a folder or a device, not a file")
+        size = info.st_size
         with os.fdopen(fd, "rb") as handle:
             try:
-                size = os.fstat(handle.fileno()).st_size
-                if os.path.isdir(path):
-                    raise MalformedRequest(f"{location.uri} is a folder, not a file")
                 if max_bytes is not None and size > max_bytes:
                     raise ImageTooLarge(
                         f"{location.uri} has {size} bytes, more than the limit of {max_bytes}"
                     )
                 data = handle.read() if max_bytes is None else handle.read(max_bytes + 1)
-            except IsADirectoryError as exc:
-                raise MalformedRequest(f"{location.uri} is a folder, not a file") from exc
             except OSError as exc:
                 raise StorageError(f"cannot read {location.uri}: {exc.strerror or exc}") from exc
         if max_bytes is not None and len(data) > max_bytes:
