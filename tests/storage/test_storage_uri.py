@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -62,7 +63,10 @@ _keys = st.text(st.characters(exclude_characters="\x00"), max_size=60).filter(
     lambda k: re.search(r"\?versionId=[^&?#/]+$", k) is None
 )
 _versions = st.none() | st.from_regex(re.compile(r"[A-Za-z0-9._-]{1,32}"), fullmatch=True)
-_segments = st.text(st.characters(exclude_characters="/\x00"), min_size=1, max_size=12).filter(
+_names = st.characters(exclude_categories=("Cs",), exclude_characters="/\x00") | st.sampled_from(
+    [os.fsdecode(bytes([b])) for b in range(0x80, 0x100)]  # undecodable bytes of a Linux name
+)
+_segments = st.text(_names, min_size=1, max_size=12).filter(
     lambda s: s not in (".", "..")
 )
 

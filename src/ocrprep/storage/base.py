@@ -14,13 +14,14 @@ they are names, never local paths.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol, runtime_checkable
-from urllib.parse import quote, unquote
+from urllib.parse import quote, unquote_to_bytes
 
 from ocrprep.errors import MalformedRequest
 
@@ -102,7 +103,8 @@ def local_uri(path: Path | str, *, bare: bool) -> str:
     """A local path as a bare path or an absolute ``file://`` URI."""
     if bare:
         return str(path)
-    return "file://" + quote(str(Path(path).absolute()), safe="/:@!$&'()*+,;=-._~")
+    # bytes via os.fsencode so undecodable file names (surrogate escapes) round-trip too
+    return "file://" + quote(os.fsencode(Path(path).absolute()), safe="/:@!$&'()*+,;=-._~")
 
 
 @dataclass(frozen=True)
@@ -164,7 +166,7 @@ def parse_uri(uri: str | Path) -> Location:
             raise MalformedRequest(
                 f"file URI {uri!r} names host {host!r}: write file:///absolute/path"
             )
-        text = unquote(slash + path)
+        text = os.fsdecode(unquote_to_bytes(slash + path))
         if not text:
             raise MalformedRequest(f"file URI {uri!r} has no path")
         return Location("file", key=text, path=Path(text))
