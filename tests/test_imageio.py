@@ -473,3 +473,64 @@ def test_load_image_applies_roots_and_limits(tmp_path: Path) -> None:
         load_image(inside / "a.png", settings=small)
     with pytest.raises(MalformedRequest):
         load_image(12, settings=settings)  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------- crafted structures (no hangs)
+
+
+def _tiff_ifd_chain(next_offsets: list[int]) -> bytes:
+    """Uncompressed 1x1 gray TIFF pages whose IFD 'next' pointers are given (may loop)."""
+    entries = 9
+    ifd_size = 2 + entries * 12 + 4
+    first = 8
+    data_offset = first + ifd_size * len(next_offsets)
+    out = bytearray(b"II*\x00" + struct.pack("<I", first))
+    for i, nxt in enumerate(next_offsets):
+        tags = [(256, 3, 1), (257, 3, 1), (258, 3, 8), (259, 3, 1), (262, 3, 1),
+                (273, 4, data_offset + i), (277, 3, 1), (278, 3, 1), (279, 4, 1)]
+        out += struct.pack("<H", entries)
+        for tag, kind, value in tags:
+            out += struct.pack("<HHII", tag, kind, 1, value)
+        out += struct.pack("<I", nxt)
+    out += bytes(range(10, 10 + len(next_offsets)))
+    return bytes(out)
+
+
+def test_tiff_ifd_loops_end_the_page_chain() -> None:
+    ifd_size = 2 + 9 * 12 + 4
+    to_itself = _tiff_ifd_chain([8])
+    assert probe_image(to_itself).pages == 1
+    assert decode_image(to_itself).shape == (1, 1, 3)
+    ping_pong = _tiff_ifd_chain([8 + ifd_size, 8])
+    assert probe_image(ping_pong).pages == 2
+    assert decode_image(ping_pong, page=1)[0, 0, 0] == 11
+
+
+def test_tiff_page_count_is_capped(monkeypatch: pytest.MonkeyPatch) -> None:
+    import ocrprep.imageio as imageio
+
+    data = _tiff_pages([(i, i, i) for i in range(7)], [(4, 4)] * 7)
+    assert probe_image(data).pages == 7
+    monkeypatch.setattr(imageio, "MAX_PAGES", 5)
+    with pytest.raises(ImageTooLarge, match="more than 5 pages"):
+        probe_image(data)
+
+
+def test_jpeg_scan_count_is_capped(monkeypatch: pytest.MonkeyPatch) -> None:
+    import ocrprep.imageio as imageio
+
+    data = pil_bytes(Image.fromarray(page(22)), "JPEG", progressive=True)
+    assert decode_image(data).shape == (90, 120, 3)
+    monkeypatch.setattr(imageio, "MAX_JPEG_SCANS", data.count(b"\xff\xda") - 1)
+    with pytest.raises(ImageDecodeError, match="scans"):
+        decode_image(data)
+
+
+def test_pillow_decoded_jpeg_is_reduced_with_draft_and_still_refuses_truncation() -> None:
+    cmyk = pil_bytes(Image.fromarray(page(23, (400, 600))).convert("CMYK"), "JPEG", quality=95)
+    reduced = decode_image(cmyk, max_side=150)
+    assert reduced.shape == (100, 150, 3)
+    reference = cv2.resize(decode_image(cmyk), (150, 100), interpolation=cv2.INTER_AREA)
+    assert mean_abs(reduced, reference) < 4
+    with pytest.raises(ImageDecodeError):
+        decode_image(cmyk[: len(cmyk) * 3 // 4], max_side=150)

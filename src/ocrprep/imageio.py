@@ -39,6 +39,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ENCODE_FORMATS",
+    "MAX_JPEG_SCANS",
+    "MAX_PAGES",
     "ImageInfo",
     "decode_image",
     "decode_image_with_info",
@@ -52,6 +54,10 @@ __all__ = [
 Image.MAX_IMAGE_PIXELS = None
 
 ENCODE_FORMATS: tuple[str, ...] = ("png", "jpeg", "tiff", "webp")
+MAX_PAGES = 10_000
+"""Most TIFF pages counted; more is refused (a crafted IFD chain must not take minutes)."""
+MAX_JPEG_SCANS = 500
+"""Most JPEG scans accepted (normal progressive JPEGs have about 10; cf. djpeg -maxscan)."""
 
 _FORMAT_ALIASES = {"JPG": "JPEG", "TIF": "TIFF", "MPO": "JPEG", "DIB": "BMP"}
 
@@ -212,9 +218,35 @@ def _orientation(image: Image.Image) -> int:
 
 
 def _page_count(image: Image.Image, fmt: str) -> int:
+    """Pages of a TIFF, walking its IFD chain at most ``MAX_PAGES`` steps (loops end the chain)."""
     if fmt != "TIFF":
         return 1
-    return int(getattr(image, "n_frames", 1))
+    pages = 1
+    try:
+        while True:
+            image.seek(pages)
+            pages += 1
+            if pages > MAX_PAGES:
+                raise ImageTooLarge(f"the TIFF image has more than {MAX_PAGES} pages (the limit)")
+    except EOFError:
+        pass
+    image.seek(0)
+    return pages
+
+
+def _check_scans(data: bytes, fmt: str) -> None:
+    """Refuse JPEGs with absurd scan counts (progressive 'scan bombs' that take minutes to decode).
+
+    Counts start-of-scan markers (FF DA); entropy-coded data stuffs every FF with 00, so each one
+    is a marker (or lies in metadata, which only makes the count conservative).
+    """
+    if fmt == "JPEG":
+        scans = bytes(data).count(b"\xff\xda")
+        if scans > MAX_JPEG_SCANS:
+            raise ImageDecodeError(
+                f"the JPEG has {scans} scans, more than the limit of {MAX_JPEG_SCANS}; "
+                "it looks crafted to make decoding slow"
+            )
 
 
 def _check_pixels(width: int, height: int, limits: ImageLimits, where: str) -> None:
@@ -375,6 +407,7 @@ def decode_image_with_info(
             _check_pixels(
                 info.width, info.height, limits, f"the {fmt} image" + (f" page {page}" if page else "")
             )
+            _check_scans(data, fmt)
             array = None
             if _fast_path(image, fmt, page):
                 array = _decode_cv2(data, fmt, image.size, max_side)
