@@ -187,36 +187,62 @@ def _paper_colour(image: np.ndarray) -> np.ndarray:
     return np.median(bright, axis=0)
 
 
-def _ink_point(image: np.ndarray, rng: np.random.Generator) -> tuple[int, int]:
-    """A seeded (row, col) on the text, away from the very border."""
+def _text_boxes(image: np.ndarray) -> tuple[np.ndarray, float]:
+    """Glyph boxes ``(N, 4)`` as x, y, w, h in image pixels, and the glyph height."""
     gray = to_gray(image)
-    h, w = gray.shape
-    step = max(1, int(np.sqrt(h * w / 200_000)))
-    small = gray[::step, ::step]
-    mask = ink_mask(small)
-    rows, cols = np.nonzero(mask)
-    if rows.size == 0:
+    factor = min(1.0, 1600 / max(gray.shape))
+    if factor < 1.0:
+        gray = cv2.resize(gray, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+    glyphs = find_glyphs(ink_mask(gray))
+    return glyphs.boxes.astype(np.float64) / factor, glyphs.height / factor
+
+
+def _ink_point(image: np.ndarray, rng: np.random.Generator) -> tuple[int, int]:
+    """A seeded (row, col) at the centre of a glyph in the middle part of the text."""
+    h, w = image.shape[:2]
+    boxes, _ = _text_boxes(image)
+    if boxes.shape[0] == 0:
         return h // 2, w // 2
-    r0, r1 = np.percentile(rows, [15, 85])
-    c0, c1 = np.percentile(cols, [15, 85])
+    rows = boxes[:, 1] + boxes[:, 3] / 2
+    cols = boxes[:, 0] + boxes[:, 2] / 2
+    r0, r1 = np.percentile(rows, [20, 80])
+    c0, c1 = np.percentile(cols, [20, 80])
     inner = (rows >= r0) & (rows <= r1) & (cols >= c0) & (cols <= c1)
     if inner.any():
         rows, cols = rows[inner], cols[inner]
     i = int(rng.integers(rows.size))
-    return int(rows[i] * step), int(cols[i] * step)
+    return int(rows[i]), int(cols[i])
 
 
 def _ink_bbox(image: np.ndarray) -> tuple[int, int, int, int]:
-    """(top, bottom, left, right) of the ink, robust to specks (0.5 / 99.5 percentiles)."""
-    gray = to_gray(image)
-    h, w = gray.shape
-    step = max(1, int(np.sqrt(h * w / 200_000)))
-    rows, cols = np.nonzero(ink_mask(gray[::step, ::step]))
-    if rows.size < 20:
+    """(top, bottom, left, right) of the text block (2 / 98 percentiles of the glyphs)."""
+    h, w = image.shape[:2]
+    boxes, _ = _text_boxes(image)
+    if boxes.shape[0] < 10:
         return 0, h, 0, w
-    t, b = np.percentile(rows, [0.5, 99.5]) * step
-    left, r = np.percentile(cols, [0.5, 99.5]) * step
-    return int(t), int(min(h, b + step)), int(left), int(min(w, r + step))
+    t = np.percentile(boxes[:, 1], 2)
+    b = np.percentile(boxes[:, 1] + boxes[:, 3], 98)
+    left = np.percentile(boxes[:, 0], 2)
+    r = np.percentile(boxes[:, 0] + boxes[:, 2], 98)
+    return int(t), int(min(h, math.ceil(b))), int(left), int(min(w, math.ceil(r)))
+
+
+def _through_text(image: np.ndarray, axis: int, position: int, lo: int, hi: int) -> int:
+    """The row (axis 0) or column (axis 1) nearest ``position`` that crosses the most glyphs."""
+    boxes, height = _text_boxes(image)
+    if boxes.shape[0] == 0:
+        return position
+    start = boxes[:, 1] if axis == 0 else boxes[:, 0]
+    size = boxes[:, 3] if axis == 0 else boxes[:, 2]
+    window = max(2.0, 2.0 * height)
+    candidates = np.arange(max(lo, int(position - window)), min(hi, int(position + window)) + 1)
+    if candidates.size == 0:
+        return position
+    # glyphs whose middle band (not just an edge) the line would cross
+    inner0 = start + 0.3 * size
+    inner1 = start + 0.7 * size
+    crossed = ((candidates[:, None] >= inner0[None, :]) & (candidates[:, None] <= inner1[None, :])).sum(axis=1)
+    return int(candidates[int(np.argmax(crossed))])
 
 
 def _clip(values: np.ndarray) -> np.ndarray:
@@ -380,17 +406,22 @@ def _cutoff(image: np.ndarray, s: float, rng: np.random.Generator, p: dict[str, 
     side = str(_take(p, "side", rng.choice(["top", "bottom", "left", "right"])))
     fraction = float(_take(p, "fraction", 0.08 + 0.32 * s))
     _done(p, "cutoff")
+    h, w = image.shape[:2]
     if side == "top":
-        out = image[t + int((b - t) * fraction) :]
+        at = _through_text(image, 0, t + int((b - t) * fraction), 1, h - 2)
+        out = image[at:]
     elif side == "bottom":
-        out = image[: b - int((b - t) * fraction)]
+        at = _through_text(image, 0, b - int((b - t) * fraction), 1, h - 2)
+        out = image[:at]
     elif side == "left":
-        out = image[:, left + int((r - left) * fraction) :]
+        at = _through_text(image, 1, left + int((r - left) * fraction), 1, w - 2)
+        out = image[:, at:]
     elif side == "right":
-        out = image[:, : r - int((r - left) * fraction)]
+        at = _through_text(image, 1, r - int((r - left) * fraction), 1, w - 2)
+        out = image[:, :at]
     else:
         raise MalformedRequest(f"cutoff side must be top, bottom, left or right, got {side!r}")
-    return out.copy(), {"side": side, "fraction": round(fraction, 4)}
+    return out.copy(), {"side": side, "fraction": round(fraction, 4), "at": at}
 
 
 def _tiny_text(image: np.ndarray, s: float, rng: np.random.Generator, p: dict[str, Any]) -> Result:
