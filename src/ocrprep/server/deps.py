@@ -1,0 +1,127 @@
+"""What every route shares: the app's state, and the credential checks (deny by default).
+
+:func:`authenticate` runs before every API route of the app: it lets the public paths through
+(:data:`PUBLIC_PATHS`), and otherwise demands a valid credential from the ``Authorization: Bearer``
+header, the ``X-API-Key`` header or the sign-in cookie. Routers then narrow it with
+:func:`needs` (a scope) or :func:`needs_worker`. A cookie alone never authorises a state-changing
+request: those also need the ``X-Requested-With: ocrprep`` header, which a cross-site form cannot
+send (CSRF), and CORS is off unless configured.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+from fastapi import Request
+
+from ocrprep.config import Settings
+from ocrprep.errors import AuthError
+from ocrprep.server.auth import Authenticator, Principal, ScopeDenied, require_scope
+from ocrprep.server.labelling_db import LabellingStore
+from ocrprep.server.metrics import Metrics
+from ocrprep.server.options import ServerOptions
+from ocrprep.server.results import RecentResults
+from ocrprep.server.services import Services, UploadSpool
+
+__all__ = [
+    "COOKIE",
+    "PUBLIC_PATHS",
+    "AppState",
+    "app_state",
+    "authenticate",
+    "blocking",
+    "compute",
+    "needs",
+    "needs_worker",
+]
+
+#: Paths served without credentials.
+PUBLIC_PATHS = frozenset({"/healthz", "/signin", "/signout"})
+#: The sign-in cookie.
+COOKIE = "ocrprep_session"
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@dataclass
+class AppState:
+    """Everything one app instance holds (each app its own: tests create many)."""
+
+    settings: Settings
+    options: ServerOptions
+    services: Services
+    store: LabellingStore
+    auth: Authenticator
+    metrics: Metrics
+    results: RecentResults
+    spool: UploadSpool
+    limiter: anyio.CapacityLimiter
+
+
+def app_state(request: Request) -> AppState:
+    state: AppState = request.app.state.ocrprep
+    return state
+
+
+def _credential(request: Request) -> tuple[str | None, bool]:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip(), False
+    key = request.headers.get("x-api-key")
+    if key:
+        return key.strip(), False
+    cookie = request.cookies.get(COOKIE)
+    return (cookie, True) if cookie else (None, False)
+
+
+async def authenticate(request: Request) -> Principal:
+    """The caller's principal; raises :class:`AuthError` unless the path is public."""
+    if request.url.path in PUBLIC_PATHS:
+        principal = Principal(kind="anonymous", name="")
+        request.state.principal = principal
+        return principal
+    state = app_state(request)
+    token, via_cookie = _credential(request)
+    principal = state.auth.cached(token)
+    if principal is None:  # scrypt takes tens of ms: keep it off the event loop
+        principal = await anyio.to_thread.run_sync(state.auth.authenticate, token)
+    if via_cookie and request.method not in _SAFE_METHODS and (
+        request.headers.get("x-requested-with") != "ocrprep"
+    ):
+        raise AuthError("a signed-in browser must send 'X-Requested-With: ocrprep' to change state")
+    request.state.principal = principal
+    return principal
+
+
+def needs(scope: str) -> Callable[[Request], Awaitable[Principal]]:
+    """A dependency that demands an API key holding ``scope``."""
+
+    async def check(request: Request) -> Principal:
+        principal: Principal = request.state.principal
+        require_scope(principal, scope)
+        return principal
+
+    check.__name__ = f"needs_{scope}"
+    return check
+
+
+async def needs_worker(request: Request) -> Principal:
+    """A dependency that demands a labelling worker's token."""
+    principal: Principal = request.state.principal
+    if principal.kind != "worker" or principal.job_id is None:
+        raise ScopeDenied("this call needs a labelling worker's token")
+    return principal
+
+
+async def compute(request: Request, fn: Callable[..., Any], *args: Any) -> Any:
+    """Run a blocking image call in a worker thread, at most ``compute_threads`` at once."""
+    state = app_state(request)
+    return await anyio.to_thread.run_sync(fn, *args, limiter=state.limiter)
+
+
+async def blocking(request: Request, fn: Callable[..., Any], *args: Any) -> Any:
+    """Run a blocking, mostly-waiting call (the database) in the shared thread pool."""
+    return await anyio.to_thread.run_sync(fn, *args)

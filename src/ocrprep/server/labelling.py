@@ -1,0 +1,655 @@
+"""Labelling, the pure core: assignments, consensus, agreement statistics and the output manifest.
+
+No I/O here: the database adapter (:mod:`ocrprep.server.labelling_db`) loads a job's rows into
+these values and the routes format them. A job asks ``workers_per_image`` workers to label each
+image, either with one class (``classification``) or with boxes (``boxes``).
+
+Consensus, per image:
+
+* classification: majority vote; ``confidence`` is the share of workers that agreed with it. A tie
+  for first place, or a confidence under ``min_agreement``, flags the image for review; a reviewer's
+  resolution then decides the label.
+* boxes: boxes of the same class from different workers are matched greedily by IoU; a group drawn
+  by at least half the workers is kept (its box is the coordinate-wise median), its confidence is
+  the share of workers that drew it. Any group short of unanimity flags the image for review.
+
+Agreement statistics: Krippendorff's alpha (nominal; it copes with images labelled by different
+numbers of workers), Fleiss' kappa (over images that have exactly ``workers_per_image`` labels), and
+per image the observed pairwise agreement.
+
+The output is a SageMaker Ground Truth output manifest (JSON Lines) in the image-classification or
+object-detection shape, which ``ocrprep train`` reads.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from ocrprep.errors import MalformedRequest
+
+__all__ = [
+    "DEFAULT_LABELS",
+    "Agreement",
+    "Annotation",
+    "Box",
+    "Consensus",
+    "Job",
+    "agreement",
+    "check_attribute_name",
+    "consensus",
+    "consensus_boxes",
+    "consensus_label",
+    "fleiss_kappa",
+    "iou",
+    "krippendorff_alpha",
+    "manifest_lines",
+    "next_images",
+    "write_manifest",
+]
+
+#: The label list of a classification job when none is given.
+DEFAULT_LABELS: tuple[str, ...] = ("good", "bad")
+
+Kind = Literal["classification", "boxes"]
+
+_ATTRIBUTE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,126}$")
+
+
+def check_attribute_name(name: str) -> str:
+    """Return ``name`` if it is a valid manifest attribute (and job) name.
+
+    Ground Truth's label attribute names are 1-127 letters, digits, ``-`` and ``_``, and must not
+    end in ``-metadata`` or ``-ref``.
+
+    Examples
+    --------
+    >>> check_attribute_name("receipt-quality")
+    'receipt-quality'
+    """
+    if not _ATTRIBUTE.match(name or "") or name.endswith(("-metadata", "-ref")):
+        raise MalformedRequest(
+            f"invalid name {name!r}: use 1-127 letters, digits, '-' or '_', starting with a "
+            "letter or digit, not ending in '-metadata' or '-ref'"
+        )
+    return name
+
+
+@dataclass(frozen=True)
+class Box:
+    """A box in pixel coordinates of the image as shown (EXIF orientation applied)."""
+
+    label: str
+    left: float
+    top: float
+    width: float
+    height: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "label": self.label,
+            "left": round(self.left, 2),
+            "top": round(self.top, 2),
+            "width": round(self.width, 2),
+            "height": round(self.height, 2),
+        }
+
+
+@dataclass(frozen=True)
+class Annotation:
+    """One worker's answer for one image: a label, boxes, or a skip.
+
+    ``image_size`` is ``(width, height)`` as the worker saw it (box jobs).
+    """
+
+    image: int
+    worker: str
+    label: str | None = None
+    boxes: tuple[Box, ...] = ()
+    skipped: bool = False
+    image_size: tuple[int, int] | None = None
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Job:
+    """A labelling job: which images, which labels, how many workers per image."""
+
+    name: str
+    images: tuple[str, ...]
+    labels: tuple[str, ...] = DEFAULT_LABELS
+    kind: Kind = "classification"
+    workers_per_image: int = 1
+    min_agreement: float = 0.6
+    attribute: str = ""
+    created_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        check_attribute_name(self.name)
+        if self.attribute:
+            check_attribute_name(self.attribute)
+        if self.kind not in ("classification", "boxes"):
+            raise MalformedRequest(f"unknown job kind {self.kind!r}; use classification or boxes")
+        if not self.labels or len(set(self.labels)) != len(self.labels):
+            raise MalformedRequest("a job needs a non-empty list of distinct labels")
+        if any(not label.strip() for label in self.labels):
+            raise MalformedRequest("labels must not be empty")
+        if not 1 <= self.workers_per_image <= 50:
+            raise MalformedRequest("workers_per_image must be between 1 and 50")
+        if not 0 < self.min_agreement <= 1:
+            raise MalformedRequest("min_agreement must be in (0, 1]")
+        if not self.images:
+            raise MalformedRequest(f"job {self.name!r} has no images")
+
+    @property
+    def label_attribute(self) -> str:
+        """The manifest attribute holding the label (the job name unless set)."""
+        return self.attribute or self.name
+
+
+# ---------------------------------------------------------------- assignment
+
+
+def next_images(
+    job: Job,
+    worker: str,
+    answered: Mapping[int, set[str]],
+    leased: Mapping[int, set[str]] | None = None,
+    *,
+    count: int = 1,
+    after: int = -1,
+) -> list[int]:
+    """The next images (indices) to show ``worker``, at most ``count``, in job order.
+
+    An image is offered while fewer than ``workers_per_image`` workers have answered it or hold
+    a lease on it, and never twice to the same worker. A worker's own lease does not count
+    against it, so reloading the page offers the same images again.
+
+    Parameters
+    ----------
+    answered : mapping of image index to the workers that answered (a skip counts as an answer)
+    leased : mapping of image index to the workers currently holding an unexpired lease
+    after : only images with a larger index (to prefetch past the one on screen)
+
+    Examples
+    --------
+    >>> job = Job("q", images=("a", "b", "c"), workers_per_image=2)
+    >>> next_images(job, "w1", {0: {"w1"}, 1: {"w2", "w3"}}, count=2)
+    [2]
+    """
+    leased = leased or {}
+    chosen: list[int] = []
+    for index in range(max(after + 1, 0), len(job.images)):
+        done = answered.get(index, set())
+        if worker in done:
+            continue
+        holders = (leased.get(index, set()) - done) - {worker}
+        if len(done) + len(holders) >= job.workers_per_image:
+            continue
+        chosen.append(index)
+        if len(chosen) >= count:
+            break
+    return chosen
+
+
+# ---------------------------------------------------------------- consensus
+
+
+@dataclass(frozen=True)
+class Consensus:
+    """The consolidated answer for one image.
+
+    ``label`` is the majority class (None when nobody labelled it or on an unresolved tie);
+    ``boxes`` the kept box groups with their support; ``confidence`` the share of workers that
+    agreed (for boxes, the mean support of the kept groups, 1.0 when nobody drew any).
+    """
+
+    image: int
+    uri: str
+    votes: dict[str, int]
+    answers: int
+    skips: int
+    label: str | None = None
+    boxes: tuple[tuple[Box, float], ...] = ()
+    confidence: float = 0.0
+    agreement: float | None = None
+    complete: bool = False
+    review: bool = False
+    reasons: tuple[str, ...] = ()
+    resolved: bool = False
+    image_size: tuple[int, int] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "image": self.image,
+            "uri": self.uri,
+            "votes": self.votes,
+            "answers": self.answers,
+            "skips": self.skips,
+            "label": self.label,
+            "boxes": [{**box.to_dict(), "confidence": round(share, 4)} for box, share in self.boxes],
+            "confidence": round(self.confidence, 4),
+            "agreement": None if self.agreement is None else round(self.agreement, 4),
+            "complete": self.complete,
+            "review": self.review,
+            "reasons": list(self.reasons),
+            "resolved": self.resolved,
+            "image_size": list(self.image_size) if self.image_size else None,
+        }
+
+
+def consensus_label(
+    votes: Sequence[str], labels: Sequence[str], min_agreement: float = 0.6
+) -> tuple[str | None, float, list[str]]:
+    """Majority vote over ``votes``: (label, share agreeing, reasons to review).
+
+    A tie for first place gives no label. Votes outside ``labels`` are ignored.
+
+    Examples
+    --------
+    >>> consensus_label(["good", "good", "bad"], ["good", "bad"])
+    ('good', 0.6666666666666666, [])
+    >>> consensus_label(["good", "bad"], ["good", "bad"])
+    (None, 0.5, ['tie between bad, good'])
+    """
+    counts = Counter(vote for vote in votes if vote in labels)
+    total = sum(counts.values())
+    if total == 0:
+        return None, 0.0, []
+    top = max(counts.values())
+    leaders = sorted(name for name, n in counts.items() if n == top)
+    share = top / total
+    if len(leaders) > 1:
+        return None, share, [f"tie between {', '.join(leaders)}"]
+    reasons = []
+    if share < min_agreement:
+        reasons.append(f"low agreement: {share:.0%} agreed, needs {min_agreement:.0%}")
+    return leaders[0], share, reasons
+
+
+def iou(a: Box, b: Box) -> float:
+    """Intersection over union of two boxes (0 when either is empty).
+
+    Examples
+    --------
+    >>> iou(Box("x", 0, 0, 10, 10), Box("x", 5, 0, 10, 10))
+    0.3333333333333333
+    """
+    left, top = max(a.left, b.left), max(a.top, b.top)
+    right = min(a.left + a.width, b.left + b.width)
+    bottom = min(a.top + a.height, b.top + b.height)
+    inter = max(0.0, right - left) * max(0.0, bottom - top)
+    union = a.width * a.height + b.width * b.height - inter
+    return inter / union if union > 0 else 0.0
+
+
+def consensus_boxes(
+    answers: Mapping[str, Sequence[Box]], *, min_iou: float = 0.5
+) -> list[tuple[Box, float, int]]:
+    """Group the workers' boxes and return (median box, support share, workers) per group.
+
+    Boxes of the same label from different workers join a group when their IoU with the group's
+    first box is at least ``min_iou`` (greedy, largest boxes first; one box per worker per group).
+    Groups are returned largest support first.
+
+    Examples
+    --------
+    >>> a = {"w1": [Box("r", 0, 0, 10, 10)], "w2": [Box("r", 1, 0, 10, 10)]}
+    >>> [(box.left, share) for box, share, _ in consensus_boxes(a)]
+    [(0.5, 1.0)]
+    """
+    workers = [name for name in answers]
+    if not workers:
+        return []
+    pool = sorted(
+        ((box, worker) for worker in workers for box in answers[worker]),
+        key=lambda item: -(item[0].width * item[0].height),
+    )
+    groups: list[list[tuple[Box, str]]] = []
+    for box, worker in pool:
+        for group in groups:
+            seed = group[0][0]
+            if seed.label == box.label and worker not in {w for _, w in group} and (
+                iou(seed, box) >= min_iou
+            ):
+                group.append((box, worker))
+                break
+        else:
+            groups.append([(box, worker)])
+    result = []
+    for group in groups:
+        boxes = [box for box, _ in group]
+        median = Box(
+            boxes[0].label,
+            _median([b.left for b in boxes]),
+            _median([b.top for b in boxes]),
+            _median([b.width for b in boxes]),
+            _median([b.height for b in boxes]),
+        )
+        result.append((median, len(group) / len(workers), len(group)))
+    result.sort(key=lambda item: (-item[1], item[0].top, item[0].left))
+    return result
+
+
+def consensus(
+    job: Job,
+    annotations: Iterable[Annotation],
+    resolutions: Mapping[int, str] | None = None,
+) -> list[Consensus]:
+    """Consolidate every image's answers (see the module notes for the rules).
+
+    ``resolutions`` maps an image index to a reviewer's label; it decides a flagged image.
+
+    Examples
+    --------
+    >>> job = Job("q", images=("a", "b"), workers_per_image=2)
+    >>> answers = [Annotation(0, "w1", "good"), Annotation(0, "w2", "good"),
+    ...            Annotation(1, "w1", "good"), Annotation(1, "w2", "bad")]
+    >>> [(c.label, c.confidence, c.review) for c in consensus(job, answers)]
+    [('good', 1.0, False), (None, 0.5, True)]
+    """
+    resolutions = resolutions or {}
+    by_image: dict[int, list[Annotation]] = {}
+    for item in annotations:
+        by_image.setdefault(item.image, []).append(item)
+    out = []
+    for index, uri in enumerate(job.images):
+        items = _latest_per_worker(by_image.get(index, []))
+        answered = [a for a in items if not a.skipped]
+        skips = len(items) - len(answered)
+        complete = len(answered) >= job.workers_per_image
+        size = next((a.image_size for a in answered if a.image_size), None)
+        if job.kind == "classification":
+            votes = [a.label for a in answered if a.label is not None]
+            label, share, reasons = consensus_label(votes, job.labels, job.min_agreement)
+            counts = Counter(v for v in votes if v in job.labels)
+            kept: tuple[tuple[Box, float], ...] = ()
+        else:
+            groups = consensus_boxes({a.worker: a.boxes for a in answered})
+            kept = tuple((box, share) for box, share, _ in groups if share >= 0.5)
+            counts = Counter(box.label for a in answered for box in a.boxes)
+            label = None
+            share = (sum(s for _, s in kept) / len(kept)) if kept else (1.0 if answered else 0.0)
+            reasons = []
+            partial = [s for _, s in groups if s < 1.0]
+            if partial:
+                reasons.append(
+                    f"{len(partial)} box(es) not drawn by every worker "
+                    f"(lowest support {min(partial):.0%})"
+                )
+        resolved = index in resolutions
+        if resolved and job.kind == "classification":
+            label = resolutions[index]
+            total = sum(counts.values())
+            share = counts.get(label, 0) / total if total else 0.0
+            reasons = []
+        if answered and not complete:
+            reasons = [f"{len(answered)} of {job.workers_per_image} answers so far", *reasons]
+        review = bool(reasons) and complete and not resolved
+        out.append(
+            Consensus(
+                image=index,
+                uri=uri,
+                votes=dict(sorted(counts.items())),
+                answers=len(answered),
+                skips=skips,
+                label=label,
+                boxes=kept,
+                confidence=share,
+                agreement=_pairwise(votes) if job.kind == "classification" else None,
+                complete=complete,
+                review=review,
+                reasons=tuple(reasons),
+                resolved=resolved,
+                image_size=size,
+            )
+        )
+    return out
+
+
+def _latest_per_worker(items: list[Annotation]) -> list[Annotation]:
+    """One answer per worker: the last one given (undo and back replace earlier answers)."""
+    latest: dict[str, Annotation] = {}
+    for item in items:
+        latest[item.worker] = item
+    return list(latest.values())
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+def _pairwise(votes: Sequence[str]) -> float | None:
+    """Observed agreement of one image: the share of ordered worker pairs that agree."""
+    n = len(votes)
+    if n < 2:
+        return None
+    counts = Counter(votes)
+    return sum(c * (c - 1) for c in counts.values()) / (n * (n - 1))
+
+
+# ---------------------------------------------------------------- agreement statistics
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """Agreement across a classification job's images and workers."""
+
+    images: int
+    labelled: int
+    complete: int
+    review: int
+    krippendorff_alpha: float | None
+    fleiss_kappa: float | None
+    mean_pairwise: float | None
+    per_worker: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        def r(value: float | None) -> float | None:
+            return None if value is None else round(value, 4)
+
+        return {
+            "images": self.images,
+            "labelled": self.labelled,
+            "complete": self.complete,
+            "review": self.review,
+            "krippendorff_alpha": r(self.krippendorff_alpha),
+            "fleiss_kappa": r(self.fleiss_kappa),
+            "mean_pairwise": r(self.mean_pairwise),
+            "per_worker": {k: round(v, 4) for k, v in self.per_worker.items()},
+        }
+
+
+def krippendorff_alpha(units: Sequence[Sequence[str]]) -> float | None:
+    """Krippendorff's alpha for nominal data; each unit lists the values its coders gave.
+
+    Units with fewer than two values are not pairable and are ignored. Returns None when there is
+    nothing to compare, and 1.0 when every pairable value is the same (no disagreement possible).
+
+    Examples
+    --------
+    >>> krippendorff_alpha([["a", "a"], ["b", "b"], ["a", "b"]])
+    0.4444444444444444
+    """
+    pairable = [list(u) for u in units if len(u) >= 2]
+    if not pairable:
+        return None
+    coincidence: Counter[tuple[str, str]] = Counter()
+    for unit in pairable:
+        m = len(unit)
+        counts = Counter(unit)
+        for c, nc in counts.items():
+            for k, nk in counts.items():
+                pairs = nc * (nk - 1) if c == k else nc * nk
+                coincidence[(c, k)] += pairs / (m - 1)
+    totals: Counter[str] = Counter()
+    for (c, _k), value in coincidence.items():
+        totals[c] += value
+    n = sum(totals.values())
+    observed = sum(v for (c, k), v in coincidence.items() if c != k)
+    expected = sum(totals[c] * totals[k] for c in totals for k in totals if c != k) / (n - 1)
+    if expected == 0:
+        return 1.0
+    return 1.0 - observed / expected
+
+
+def fleiss_kappa(units: Sequence[Sequence[str]]) -> float | None:
+    """Fleiss' kappa over units that all have the same number (at least 2) of ratings.
+
+    Units with another number of ratings than the most common one are left out. Returns None
+    when nothing is left, and 1.0 when every rating is the same category.
+
+    Examples
+    --------
+    >>> round(fleiss_kappa([["a", "a"], ["b", "b"], ["a", "b"]]), 4)
+    0.3333
+    """
+    sizes = Counter(len(u) for u in units if len(u) >= 2)
+    if not sizes:
+        return None
+    n = sizes.most_common(1)[0][0]
+    kept = [Counter(u) for u in units if len(u) == n]
+    categories = sorted({c for counts in kept for c in counts})
+    total = len(kept) * n
+    p_j = [sum(counts.get(c, 0) for counts in kept) / total for c in categories]
+    p_i = [(sum(v * v for v in counts.values()) - n) / (n * (n - 1)) for counts in kept]
+    p_bar = sum(p_i) / len(p_i)
+    p_e = sum(p * p for p in p_j)
+    if math.isclose(p_e, 1.0):
+        return 1.0
+    return (p_bar - p_e) / (1 - p_e)
+
+
+def agreement(job: Job, annotations: Iterable[Annotation]) -> Agreement:
+    """Job-wide agreement: alpha, kappa, mean pairwise agreement and each worker's agreement
+    with the consensus (the share of their answers that match the majority label)."""
+    annotations = list(annotations)
+    results = consensus(job, annotations)
+    per_image: dict[int, list[Annotation]] = {}
+    for item in annotations:
+        per_image.setdefault(item.image, []).append(item)
+    units: list[list[str]] = []
+    for index in range(len(job.images)):
+        answered = [a for a in _latest_per_worker(per_image.get(index, [])) if not a.skipped]
+        if job.kind == "classification":
+            units.append([a.label for a in answered if a.label in job.labels])
+        else:  # boxes: agreement on the number of boxes each worker drew
+            units.append([str(len(a.boxes)) for a in answered])
+    pairwise = [_pairwise(u) for u in units]
+    pairwise_known = [p for p in pairwise if p is not None]
+    matches: Counter[str] = Counter()
+    given: Counter[str] = Counter()
+    by_image = {c.image: c for c in results}
+    for index, items in per_image.items():
+        decided = by_image[index].label
+        if decided is None:
+            continue
+        for a in _latest_per_worker(items):
+            if a.skipped:
+                continue
+            given[a.worker] += 1
+            matches[a.worker] += a.label == decided
+    return Agreement(
+        images=len(job.images),
+        labelled=sum(1 for c in results if c.answers > 0),
+        complete=sum(1 for c in results if c.complete),
+        review=sum(1 for c in results if c.review),
+        krippendorff_alpha=krippendorff_alpha(units),
+        fleiss_kappa=fleiss_kappa(units),
+        mean_pairwise=(sum(pairwise_known) / len(pairwise_known)) if pairwise_known else None,
+        per_worker={w: matches[w] / given[w] for w in sorted(given)},
+    )
+
+
+# ---------------------------------------------------------------- the output manifest
+
+
+def manifest_lines(
+    job: Job,
+    results: Iterable[Consensus],
+    *,
+    created: datetime,
+    include_review: bool = False,
+) -> list[dict[str, Any]]:
+    """The Ground Truth output manifest rows for the images that have a consensus.
+
+    Incomplete images, images without a label, and (unless ``include_review``) images flagged for
+    review are left out. Classification rows carry the class index in ``<attr>`` and
+    ``class-name``/``confidence`` in ``<attr>-metadata``; box rows carry ``annotations`` and
+    ``image_size`` in ``<attr>`` and ``class-map``/``objects`` in ``<attr>-metadata``.
+
+    Examples
+    --------
+    >>> from datetime import datetime, UTC
+    >>> job = Job("q", images=("s3://b/a.jpg",))
+    >>> rows = manifest_lines(job, consensus(job, [Annotation(0, "w1", "bad")]),
+    ...                       created=datetime(2026, 1, 1, tzinfo=UTC))
+    >>> rows[0]["q"], rows[0]["q-metadata"]["class-name"]
+    (1, 'bad')
+    """
+    attr = job.label_attribute
+    stamp = created.strftime("%Y-%m-%dT%H:%M:%S.%f")
+    job_name = f"labeling-job/{job.name}"
+    rows = []
+    for item in results:
+        if not item.complete or (item.review and not include_review):
+            continue
+        if job.kind == "classification":
+            if item.label is None:
+                continue
+            rows.append(
+                {
+                    "source-ref": item.uri,
+                    attr: job.labels.index(item.label),
+                    f"{attr}-metadata": {
+                        "class-name": item.label,
+                        "confidence": round(item.confidence, 4),
+                        "type": "groundtruth/image-classification",
+                        "job-name": job_name,
+                        "human-annotated": "yes",
+                        "creation-date": stamp,
+                    },
+                }
+            )
+            continue
+        width, height = item.image_size or (0, 0)
+        rows.append(
+            {
+                "source-ref": item.uri,
+                attr: {
+                    "image_size": [{"width": width, "height": height, "depth": 3}],
+                    "annotations": [
+                        {
+                            "class_id": job.labels.index(box.label),
+                            "left": round(box.left),
+                            "top": round(box.top),
+                            "width": round(box.width),
+                            "height": round(box.height),
+                        }
+                        for box, _ in item.boxes
+                    ],
+                },
+                f"{attr}-metadata": {
+                    "objects": [{"confidence": round(share, 4)} for _, share in item.boxes],
+                    "class-map": {str(i): name for i, name in enumerate(job.labels)},
+                    "type": "groundtruth/object-detection",
+                    "job-name": job_name,
+                    "human-annotated": "yes",
+                    "creation-date": stamp,
+                },
+            }
+        )
+    return rows
+
+
+def write_manifest(rows: Iterable[Mapping[str, Any]]) -> bytes:
+    """The rows as JSON Lines bytes (UTF-8, one object per line, trailing newline)."""
+    return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows).encode()

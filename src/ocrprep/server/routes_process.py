@@ -1,0 +1,231 @@
+"""The image endpoints: ``POST /v1/process``, ``/v1/assess`` and ``/v1/detect-labels``.
+
+Each takes JSON (``{"uri": ..., <overrides>}``), a multipart upload (a ``file`` part and an
+optional ``options`` part holding the same JSON without ``uri``) or a raw image body
+(``Content-Type: image/*``, overrides in the query string is not supported: use JSON). The
+overrides are the fields of :class:`ocrprep.config.ProcessOptions` — the request models below are
+derived from it, never written again.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+
+from ocrprep.config import ProcessOptions
+from ocrprep.errors import MalformedRequest, OcrprepError, PoorQualityImage
+from ocrprep.server.deps import AppState, app_state, compute, needs
+
+__all__ = ["AssessRequest", "DetectLabelsRequest", "ProcessRequest", "router"]
+
+router = APIRouter(tags=["images"], dependencies=[Depends(needs("read"))])
+
+_URI = (
+    str | None,
+    Field(None, description="Image URI: a path under the storage roots, file://, s3:// or mem://. "
+          "Leave out when uploading."),
+)
+
+
+def _overrides_of(*names: str) -> dict[str, Any]:
+    """``ProcessOptions`` fields as optional request fields (None = use the configured value)."""
+    fields = ProcessOptions.model_fields
+    chosen = names or tuple(fields)
+    return {
+        name: (fields[name].annotation | None, Field(None, description=fields[name].description))
+        for name in chosen
+    }
+
+
+_CONFIG = ConfigDict(extra="forbid")
+#: ``POST /v1/process``: a URI plus any ``ProcessOptions`` field as an override.
+ProcessRequest: type[BaseModel] = create_model(
+    "ProcessRequest", __config__=_CONFIG, uri=_URI, **_overrides_of()
+)
+#: ``POST /v1/assess``: a URI and the page to read.
+AssessRequest: type[BaseModel] = create_model(
+    "AssessRequest", __config__=_CONFIG, uri=_URI, **_overrides_of("page")
+)
+#: ``POST /v1/detect-labels``: a URI, the model and the minimum confidence.
+DetectLabelsRequest: type[BaseModel] = create_model(
+    "DetectLabelsRequest", __config__=_CONFIG, uri=_URI,
+    **_overrides_of("page", "model", "min_confidence"),
+)
+
+
+def _body_doc(model: type[BaseModel]) -> dict[str, Any]:
+    upload = {
+        "type": "object",
+        "properties": {
+            "file": {"type": "string", "format": "binary"},
+            "options": {"type": "string", "description": "JSON object of overrides (no uri)."},
+        },
+        "required": ["file"],
+    }
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": model.model_json_schema()},
+                "multipart/form-data": {"schema": upload},
+                "image/*": {"schema": {"type": "string", "format": "binary"}},
+            },
+        }
+    }
+
+
+async def _parse(request: Request, model: type[BaseModel]) -> tuple[BaseModel, bytes | None, str]:
+    """The request's options, and the uploaded bytes and filename when it is an upload."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    data: bytes | None = None
+    filename = ""
+    raw: Any
+    if kind == "multipart/form-data":
+        async with request.form(max_files=1, max_fields=20) as form:
+            upload = form.get("file")
+            if upload is None or isinstance(upload, str):
+                raise MalformedRequest("a multipart request needs a 'file' part with the image")
+            data = await upload.read()
+            filename = upload.filename or "upload"
+            options = form.get("options")
+            try:
+                raw = json.loads(options) if isinstance(options, str) and options.strip() else {}
+            except ValueError as exc:
+                raise MalformedRequest(f"the 'options' part is not JSON: {exc}") from exc
+    elif kind.startswith("image/") or kind == "application/octet-stream":
+        data = await request.body()
+        filename = "upload"
+        raw = {}
+    else:
+        body = await request.body()
+        try:
+            raw = json.loads(body or b"null")
+        except ValueError as exc:
+            raise MalformedRequest(f"the request body is not JSON: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise MalformedRequest("the request body must be a JSON object such as {\"uri\": \"...\"}")
+    if data is not None and raw.get("uri"):
+        raise MalformedRequest("send either an upload or a uri, not both")
+    try:
+        parsed = model.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise MalformedRequest(f"invalid request: {where}: {first['msg']}") from exc
+    if data is None and not getattr(parsed, "uri", None):
+        raise MalformedRequest("send {\"uri\": ...} as JSON, or upload the image")
+    if data is not None and not data:
+        raise MalformedRequest("the uploaded image is empty")
+    return parsed, data, filename
+
+
+def _overrides(parsed: BaseModel) -> dict[str, Any]:
+    return {k: v for k, v in parsed.model_dump(exclude={"uri"}).items() if v is not None}
+
+
+def _record(
+    state: AppState, request: Request, endpoint: str, *, source: str, input_uri: str | None,
+    started: float, result: dict[str, Any] | None = None, error: OcrprepError | None = None,
+) -> None:
+    report = (result or {}).get("report") if result else None
+    if isinstance(error, PoorQualityImage) and error.report is not None:
+        report = error.report.to_dict()
+    top = (result or {}).get("TopLabel") if result else None
+    label = error.label if isinstance(error, PoorQualityImage) else None
+    if error is not None and not isinstance(error, PoorQualityImage) and report is None:
+        state.metrics.observe_image(endpoint, None, error=type(error).__name__)
+    else:
+        state.metrics.observe_image(
+            endpoint, report, error=type(error).__name__ if error else "", label=label
+        )
+    changed = bool(result and result.get("changed"))
+    output = (result or {}).get("uri") if changed else None
+    state.results.append(
+        {
+            "id": request.state.request_id,
+            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "endpoint": endpoint,
+            "source": source,
+            "input_uri": input_uri,
+            "output_uri": output,
+            "changed": changed,
+            "acceptable": bool(report and report.get("acceptable")) and error is None,
+            "score": (report or {}).get("score"),
+            "reasons": list((report or {}).get("reasons") or [])[:4],
+            "top_label": top or ({"Name": label, "Confidence": error.confidence}
+                                 if isinstance(error, PoorQualityImage) and label else None),
+            "steps": [s.get("name") for s in (result or {}).get("steps", []) if s.get("changed")],
+            "error": type(error).__name__ if error else None,
+            "message": error.message if error else None,
+            "seconds": round(time.perf_counter() - started, 4),
+        }
+    )
+
+
+@router.post("/v1/process", summary="Validate (and enhance, extract) an image; return the URI "
+             "OCR should read", openapi_extra=_body_doc(ProcessRequest))
+async def process(request: Request) -> dict[str, Any]:
+    """Runs the configured steps. A poor image answers 422 with the quality report."""
+    state = app_state(request)
+    started = time.perf_counter()
+    parsed, data, filename = await _parse(request, ProcessRequest)
+    uri: str = getattr(parsed, "uri", None) or ""
+    if data is not None:
+        uri = state.spool.put(data, filename, state.settings, state.services.write_bytes)
+    source = uri if data is None else f"upload:{filename}"
+    try:
+        result = await compute(request, state.services.process, uri, state.settings,
+                               _overrides(parsed))
+    except OcrprepError as exc:
+        _record(state, request, "process", source=source, input_uri=uri, started=started,
+                error=exc)
+        raise
+    _record(state, request, "process", source=source, input_uri=uri, started=started,
+            result=result)
+    return result
+
+
+@router.post("/v1/assess", summary="Is the image good enough for OCR, and why not?",
+             openapi_extra=_body_doc(AssessRequest))
+async def assess(request: Request) -> dict[str, Any]:
+    """The quality report: acceptable, score, defects and reasons. Never 422: a poor image is an
+    answer here, not an error."""
+    state = app_state(request)
+    started = time.perf_counter()
+    parsed, data, filename = await _parse(request, AssessRequest)
+    settings = state.settings
+    overrides = _overrides(parsed)
+    if overrides:
+        settings = settings.with_overrides(**{f"process.{k}": v for k, v in overrides.items()})
+    source: bytes | str = data if data is not None else str(getattr(parsed, "uri", ""))
+    name = f"upload:{filename}" if data is not None else str(source)
+    try:
+        report = await compute(request, state.services.assess, source, settings)
+    except OcrprepError as exc:
+        _record(state, request, "assess", source=name,
+                input_uri=None if data is not None else name, started=started, error=exc)
+        raise
+    _record(state, request, "assess", source=name, input_uri=None if data is not None else name,
+            started=started, result={"report": report})
+    return {"uri": None if data is not None else source, **report}
+
+
+@router.post("/v1/detect-labels", summary="A trained model's labels for an image",
+             openapi_extra=_body_doc(DetectLabelsRequest))
+async def detect_labels(request: Request) -> dict[str, Any]:
+    """Labels sorted by confidence (0-100); without ``min_confidence`` each label's assumed
+    threshold applies."""
+    state = app_state(request)
+    parsed, data, _ = await _parse(request, DetectLabelsRequest)
+    settings = state.settings
+    page = getattr(parsed, "page", None)
+    if page is not None:
+        settings = settings.with_overrides(**{"process.page": page})
+    source: bytes | str = data if data is not None else str(getattr(parsed, "uri", ""))
+    model = getattr(parsed, "model", None) or settings.process.model
+    return await compute(request, state.services.detect_labels, source, settings, model,
+                         getattr(parsed, "min_confidence", None))
