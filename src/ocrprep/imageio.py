@@ -409,7 +409,7 @@ def decode_image_with_info(
             )
             _check_scans(data, fmt)
             array = None
-            if _fast_path(image, fmt, page):
+            if _fast_path(image, fmt, page, data):
                 array = _decode_cv2(data, fmt, image.size, max_side)
             if array is None:  # other modes/formats, or OpenCV refused: Pillow names the problem
                 if max_side is not None and fmt == "JPEG":
@@ -422,11 +422,20 @@ def decode_image_with_info(
     return array, info
 
 
-def _fast_path(image: Image.Image, fmt: str, page: int) -> bool:
-    """True for the common 8-bit JPEG/PNG cases OpenCV decodes faster than Pillow + numpy."""
-    if page != 0 or "transparency" in image.info:
+def _fast_path(image: Image.Image, fmt: str, page: int, data: bytes) -> bool:
+    """True for the common, complete 8-bit JPEG/PNG that OpenCV decodes faster than Pillow.
+
+    Data that does not end like a complete file (truncated, or trailing bytes) goes to Pillow,
+    which names the problem without OpenCV's codec messages on stderr.
+    """
+    if page != 0 or "transparency" in image.info or image.mode not in ("RGB", "L"):
         return False
-    return (fmt == "JPEG" and image.mode in ("RGB", "L")) or (fmt == "PNG" and image.mode in ("RGB", "L"))
+    tail = bytes(data[-16:])
+    if fmt == "JPEG":
+        return tail.endswith(b"\xff\xd9")
+    if fmt == "PNG":
+        return tail.endswith(b"IEND\xaeB`\x82")
+    return False
 
 
 def _jpeg_scale(size: tuple[int, int], max_side: int | None) -> int:

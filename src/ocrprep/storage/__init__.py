@@ -16,6 +16,7 @@ is confined to ``options.roots``; writes are atomic everywhere.
 
 from __future__ import annotations
 
+import os
 from pathlib import PurePosixPath
 
 from ocrprep.config import StorageOptions
@@ -34,7 +35,11 @@ from ocrprep.storage.http import HttpStore
 from ocrprep.storage.local import LocalStore
 from ocrprep.storage.memory import MemoryStore
 
+UriLike = str | os.PathLike[str] | Location
+"""What the storage functions accept: a URI, a local path, or a parsed :class:`Location`."""
+
 __all__ = [
+    "UriLike",
     "IMAGE_EXTENSIONS",
     "SCHEMES",
     "BlobStore",
@@ -57,7 +62,7 @@ __all__ = [
 ]
 
 
-def open_store(uri: str | Location, options: StorageOptions | None = None) -> BlobStore:
+def open_store(uri: UriLike, options: StorageOptions | None = None) -> BlobStore:
     """The store that serves ``uri``'s scheme, configured from ``options``.
 
     Raises
@@ -84,13 +89,13 @@ def open_store(uri: str | Location, options: StorageOptions | None = None) -> Bl
     return HttpStore()
 
 
-def _resolve(uri: str | Location, options: StorageOptions | None) -> tuple[BlobStore, Location]:
+def _resolve(uri: UriLike, options: StorageOptions | None) -> tuple[BlobStore, Location]:
     location = uri if isinstance(uri, Location) else parse_uri(uri)
     return open_store(location, options), location
 
 
 def read_bytes(
-    uri: str | Location, options: StorageOptions | None = None, *, max_bytes: int | None = None
+    uri: UriLike, options: StorageOptions | None = None, *, max_bytes: int | None = None
 ) -> bytes:
     """The bytes of the object at ``uri``.
 
@@ -125,7 +130,7 @@ def read_bytes(
 
 
 def write_bytes(
-    uri: str | Location,
+    uri: UriLike,
     data: Data,
     options: StorageOptions | None = None,
     *,
@@ -146,7 +151,7 @@ def write_bytes(
     return store.write(location, data, content_type=content_type)
 
 
-def stat(uri: str | Location, options: StorageOptions | None = None) -> ObjectInfo:
+def stat(uri: UriLike, options: StorageOptions | None = None) -> ObjectInfo:
     """Size, etag, version id and modification time of the object at ``uri``.
 
     Examples
@@ -159,7 +164,7 @@ def stat(uri: str | Location, options: StorageOptions | None = None) -> ObjectIn
     return store.stat(location)
 
 
-def exists(uri: str | Location, options: StorageOptions | None = None) -> bool:
+def exists(uri: UriLike, options: StorageOptions | None = None) -> bool:
     """True when an object (not a folder or prefix) exists at ``uri``.
 
     Examples
@@ -171,7 +176,7 @@ def exists(uri: str | Location, options: StorageOptions | None = None) -> bool:
     return store.exists(location)
 
 
-def list_objects(uri: str | Location, options: StorageOptions | None = None) -> list[str]:
+def list_objects(uri: UriLike, options: StorageOptions | None = None) -> list[str]:
     """``[uri]`` for an object, else every object below the folder or prefix, sorted.
 
     Raises
@@ -183,7 +188,7 @@ def list_objects(uri: str | Location, options: StorageOptions | None = None) -> 
     return store.list(location)
 
 
-def list_images(uri: str | Location, options: StorageOptions | None = None) -> list[str]:
+def list_images(uri: UriLike, options: StorageOptions | None = None) -> list[str]:
     """Image URIs at ``uri``: ``[uri]`` for a file, else the images below a folder or prefix.
 
     Images below a folder are found recursively by extension (``IMAGE_EXTENSIONS``, any case)
@@ -203,7 +208,7 @@ def list_images(uri: str | Location, options: StorageOptions | None = None) -> l
     return [u for u in found if is_image_name(parse_uri(u).key)]
 
 
-def join(prefix_uri: str, name: str) -> str:
+def join(prefix_uri: str | os.PathLike[str], name: str) -> str:
     """``name`` placed under a folder or prefix URI (one ``/`` between them).
 
     Raises

@@ -118,13 +118,13 @@ class ObjectInfo:
     modified: datetime | None = None
 
 
-def parse_uri(uri: str | Path) -> Location:
+def parse_uri(uri: str | os.PathLike[str]) -> Location:
     """Parse a URI or a local path into a :class:`Location`.
 
     Parameters
     ----------
-    uri : str or pathlib.Path
-        See the module docstring for the accepted forms.
+    uri : str or os.PathLike
+        See the module docstring for the accepted forms; a path object is a local path.
 
     Returns
     -------
@@ -144,8 +144,9 @@ def parse_uri(uri: str | Path) -> Location:
     >>> parse_uri("scans/a.png").path
     PosixPath('scans/a.png')
     """
-    if isinstance(uri, Path):
-        return Location("file", key=str(uri), path=uri, bare=True)
+    if isinstance(uri, os.PathLike):
+        path = Path(os.fspath(uri))
+        return Location("file", key=str(path), path=path, bare=True)
     if not isinstance(uri, str):
         raise MalformedRequest(f"a URI must be a string, not {type(uri).__name__}")
     if not uri or "\x00" in uri:

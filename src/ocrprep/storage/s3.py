@@ -50,6 +50,7 @@ def _endpoint(configured: str | None) -> str | None:
 def s3_client(endpoint_url: str | None = None, region: str | None = None) -> Any:
     """A cached boto3 S3 client for (endpoint, region); the environment fills in what is None."""
     key = (_endpoint(endpoint_url), region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"))
+    # the key also covers the region the standard chain would pick, so env changes get a new client
     with _clients_lock:
         client = _clients.get(key)
         if client is None:
@@ -65,7 +66,8 @@ def s3_client(endpoint_url: str | None = None, region: str | None = None) -> Any
                 s3={"addressing_style": "path"} if key[0] else None,
             )
             session = boto3.session.Session()
-            client = session.client("s3", endpoint_url=key[0], region_name=key[1] or "us-east-1", config=config)
+            region_name = key[1] or session.region_name or "us-east-1"  # region from ~/.aws/config too
+            client = session.client("s3", endpoint_url=key[0], region_name=region_name, config=config)
             _clients[key] = client
         return client
 
