@@ -1,15 +1,19 @@
 """A real S3 API on loopback (moto's threaded server), shared by the tests that need S3.
 
-Use it from a test module::
+Use it from a test module (``s3_endpoint`` is a fixture; importing it registers it)::
 
-    from _s3 import make_bucket, s3_endpoint  # noqa: F401  (s3_endpoint is a fixture)
+    try:
+        from tests._s3 import make_bucket, s3_endpoint  # tests/ is a package
+    except ImportError:
+        from _s3 import make_bucket, s3_endpoint  # tests/ is a plain folder on sys.path
 
     def test_x(s3_endpoint):
-        make_bucket(s3_endpoint, "inbox", versioned=True)
+        bucket = make_bucket(s3_endpoint, versioned=True)
         options = StorageOptions(s3_endpoint_url=s3_endpoint)
 
-``tests/`` is on ``sys.path`` for every test module (pytest's rootdir-relative import, because
-``tests/storage/__init__.py`` exists, and tests directly under ``tests/`` add it themselves).
+(or ``from ._s3 import ...`` once ``tests/__init__.py`` exists, or list ``"tests._s3"`` in the
+root conftest's ``pytest_plugins``).
+
 The server starts once per session on a free port of 127.0.0.1; fake credentials are set in the
 environment for the session so boto3's standard chain finds them and never reaches AWS.
 """

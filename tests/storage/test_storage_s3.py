@@ -5,7 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from _s3 import make_bucket, s3_client, s3_endpoint  # noqa: F401  (s3_endpoint is a fixture)
+
+try:  # tests/ as a package (tests/__init__.py) or as a namespace package on sys.path
+    from tests._s3 import make_bucket, s3_client, s3_endpoint  # noqa: F401  (a fixture)
+except ImportError:  # tests/ is a plain folder that pytest put on sys.path
+    from _s3 import make_bucket, s3_client, s3_endpoint  # noqa: F401
 
 from ocrprep import storage
 from ocrprep.config import StorageOptions
