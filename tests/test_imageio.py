@@ -534,3 +534,11 @@ def test_pillow_decoded_jpeg_is_reduced_with_draft_and_still_refuses_truncation(
     assert mean_abs(reduced, reference) < 4
     with pytest.raises(ImageDecodeError):
         decode_image(cmyk[: len(cmyk) * 3 // 4], max_side=150)
+
+
+def test_unknown_names_in_the_allowed_list_are_ignored_and_aliases_work() -> None:
+    limits = ImageLimits(formats=("png", "HEIC", "jpg"))
+    assert decode_image(encode_image(page(), "png"), limits=limits).shape == (90, 120, 3)
+    assert decode_image(encode_image(page(), "jpeg"), limits=limits).shape == (90, 120, 3)
+    with pytest.raises(ImageDecodeError, match="GIF is not an allowed"):
+        decode_image(pil_bytes(Image.fromarray(page()), "GIF"), limits=limits)

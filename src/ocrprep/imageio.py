@@ -139,6 +139,12 @@ def _allowed(limits: ImageLimits) -> tuple[str, ...]:
     return tuple(dict.fromkeys(_normalise_format(f) for f in limits.formats))
 
 
+def _pillow_formats(allowed: tuple[str, ...]) -> list[str]:
+    """The allowed formats Pillow has an opener for (unknown names in the config are ignored)."""
+    Image.init()
+    return [name for name in allowed if name in Image.OPEN]
+
+
 def _sniff_other(data: bytes) -> str | None:
     head = data[:32].lstrip() if data[:5].lstrip().startswith((b"<", b"%")) else data[:32]
     if head.startswith(b"RIFF") and head[8:12] == b"WEBP":
@@ -188,7 +194,7 @@ def _open(data: bytes, limits: ImageLimits) -> Image.Image:
             "partly grey pictures; unset it to read images through ocrprep"
         )
     try:
-        image = Image.open(io.BytesIO(data), formats=list(allowed))
+        image = Image.open(io.BytesIO(data), formats=_pillow_formats(allowed))
     except UnidentifiedImageError as exc:
         other = _sniff_other(bytes(data[:64]))
         if other in allowed:
