@@ -9,9 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-FIXTURES = Path(__file__).parent / "fixtures"
-RECEIPTS = FIXTURES / "receipts"
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "sroie"
+from _paths import RECEIPTS
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from ocrprep import degrade, imageio
 from ocrprep.cli import app
 
-from .conftest import RECEIPTS
+from _paths import RECEIPTS
 
 runner = CliRunner()
 
@@ -75,15 +75,30 @@ def test_unknown_step_exits_with_malformed_request(inbox: Path) -> None:
     assert "unknown step 'polish'" in result.stdout
 
 
-def test_path_outside_roots_is_refused(inbox: Path, tmp_path: Path) -> None:
+def test_configured_roots_are_enforced_for_named_files(
+    inbox: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     outside = tmp_path.parent / f"{tmp_path.name}-outside.jpg"
     outside.write_bytes((RECEIPTS / "000.jpg").read_bytes())
+    monkeypatch.setenv("OCRPREP_STORAGE__ROOTS", json.dumps([str(inbox)]))
     try:
-        result = runner.invoke(app, ["assess", str(outside), "--json"])
+        result = runner.invoke(app, ["assess", str(outside), str(inbox / "000.jpg"), "--json"])
     finally:
         outside.unlink()
-    assert _lines(result.stdout)[outside.name]["error"] == "AccessDenied"
+    rows = _lines(result.stdout)
+    assert rows[outside.name]["error"] == "AccessDenied"
+    assert rows["000.jpg"]["acceptable"] is True
     assert result.exit_code == 2
+
+
+def test_files_named_on_the_command_line_are_readable_without_configured_roots(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    result = runner.invoke(app, ["assess", str(RECEIPTS / "030.jpg"), "--json"])
+    assert _lines(result.stdout)["030.jpg"]["acceptable"] is True
 
 
 def test_cli_as_a_subprocess_in_parallel(inbox: Path) -> None:

@@ -10,7 +10,7 @@ from ocrprep.config import Settings
 from ocrprep.errors import ImageDecodeError, MalformedRequest, ObjectNotFound, PoorQualityImage
 from ocrprep.pipeline import STEPS, Context, process
 
-from .conftest import RECEIPTS
+from _paths import RECEIPTS
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Annotated, Any
@@ -44,8 +44,24 @@ ReportOpt = Annotated[
 ]
 
 
-def _settings(config: Path | None, **overrides: Any) -> Settings:
-    return load_settings(config, **overrides)
+def _settings(
+    config: Path | None, inputs: Sequence[str] = (), out: str | None = None, **overrides: Any
+) -> Settings:
+    """Settings for a command. When no ``storage.roots`` are configured, the local files and
+    folders named on the command line (and a local ``--out``) are the roots: a person at a
+    terminal may read what they name. Configured roots are always enforced."""
+    settings = load_settings(config, **overrides)
+    if settings.storage.roots:
+        return settings
+    named = [item for item in (*inputs, *([out] if out else [])) if "://" not in item
+             or item.startswith("file://")]
+    if not named:
+        return settings
+    roots = {Path.cwd().resolve()}
+    for item in named:
+        path = Path(storage.parse_uri(item).path or item).expanduser().resolve()
+        roots.add(path if path.is_dir() or item is out else path.parent)
+    return settings.with_overrides(**{"storage.roots": tuple(sorted(roots))})
 
 
 def _fail(exc: OcrprepError) -> typer.Exit:
@@ -54,9 +70,14 @@ def _fail(exc: OcrprepError) -> typer.Exit:
 
 
 def _expand(inputs: list[str], settings: Settings) -> list[str]:
+    """Folders and prefixes become the images below them; an input that cannot be listed is
+    kept as it is, so that its own line reports the error and the other inputs still run."""
     uris: list[str] = []
     for item in inputs:
-        uris.extend(storage.list_images(item, settings.storage))
+        try:
+            uris.extend(storage.list_images(item, settings.storage))
+        except OcrprepError:
+            uris.append(item)
     return uris
 
 
@@ -189,7 +210,7 @@ def assess(
 ) -> None:
     """Is each image good enough for OCR, and why not?"""
     try:
-        settings = _settings(config, **{"process.page": page})
+        settings = _settings(config, inputs, **{"process.page": page})
         uris = _expand(inputs, settings)
     except OcrprepError as exc:
         raise _fail(exc) from exc
@@ -226,7 +247,7 @@ def process_cmd(
         "process.steps": tuple(s.strip() for s in steps.split(",") if s.strip()) if steps else None,
     }
     try:
-        settings = _settings(config, **overrides)
+        settings = _settings(config, inputs, out, **overrides)
         uris = _expand(inputs, settings)
     except OcrprepError as exc:
         raise _fail(exc) from exc
@@ -248,7 +269,7 @@ def synth(
     from ocrprep import degrade
 
     try:
-        settings = _settings(config)
+        settings = _settings(config, [good_dir], str(out))
         chosen = tuple(k.strip() for k in kinds.split(",")) if kinds else degrade.KINDS
         items = degrade.synthesize(
             good_dir, out, kinds=chosen,

@@ -144,8 +144,8 @@ class ProcessResult:
         """The result in the original function's contract plus ocrprep's own fields."""
         location = storage.parse_uri(self.uri)
         return {
-            "Bucket": location.bucket,
-            "Key": location.key if location.scheme in ("s3", "mem") else location.path,
+            "Bucket": location.bucket or None,
+            "Key": location.key,
             "S3Uri": self.uri,
             "TopLabel": self.top_label.to_dict() if self.top_label else None,
             "Input": self.source.to_input(),
@@ -228,12 +228,13 @@ def process(uri: str, settings: Settings | None = None, **overrides: Any) -> Pro
     started = time.perf_counter()
     settings = _with_process_overrides(settings or load_settings(), overrides)
     options = settings.process
+    steps = [(name, STEPS[name]) for name in options.steps]  # unknown names fail before any work
     data = storage.read_bytes(uri, settings.storage, max_bytes=settings.limits.max_bytes)
-    ctx = Context(settings=settings, source=_source(uri, data, settings), data=data)
+    ctx = Context(settings=settings, source=_source(uri, data), data=data)
     timings = {"read": time.perf_counter() - started}
-    for name in options.steps:
+    for name, step in steps:
         step_started = time.perf_counter()
-        STEPS[name](ctx)
+        step(ctx)
         timings[name] = time.perf_counter() - step_started
     write_started = time.perf_counter()
     uris = _write_outputs(ctx) if ctx.changed or ctx.outputs else (uri,)
@@ -297,13 +298,12 @@ def _write_outputs(ctx: Context) -> tuple[str, ...]:
     return tuple(written)
 
 
-def _source(uri: str, data: bytes, settings: Settings) -> Source:
+def _source(uri: str, data: bytes) -> Source:
     location = storage.parse_uri(uri)
-    is_object = location.scheme in ("s3", "mem")
     return Source(
         uri=uri,
-        bucket=location.bucket if is_object else None,
-        key=location.key if is_object else location.path,
+        bucket=location.bucket or None,
+        key=location.key,
         version_id=location.version_id,
         content_sha256=hashlib.sha256(data).hexdigest(),
     )
