@@ -129,3 +129,10 @@ def test_unreachable_endpoint_is_a_storage_error() -> None:
     with pytest.raises(StorageError) as caught:
         storage.read_bytes("s3://bucket/key.jpg", options)
     assert caught.value.__cause__ is not None
+
+
+def test_content_type_is_guessed_from_the_key(s3_endpoint: str, options: StorageOptions) -> None:  # noqa: F811
+    bucket = make_bucket(s3_endpoint)
+    storage.write_bytes(f"s3://{bucket}/out/a.png", b"x", options)
+    head = s3_client(s3_endpoint).head_object(Bucket=bucket, Key="out/a.png")
+    assert head["ContentType"] == "image/png"

@@ -10,6 +10,7 @@ names, never turned into local paths.
 
 from __future__ import annotations
 
+import mimetypes
 import os
 import threading
 from collections.abc import Iterator
@@ -140,9 +141,11 @@ class S3Store:
         return data
 
     def write(self, location: Location, data: Data, *, content_type: str | None = None) -> str:
+        """One ``put_object`` (atomic in S3); the content type is guessed from the key when None."""
         args = self._object_args(location)
         args.pop("VersionId", None)
         payload = bytes(data) if isinstance(data, (bytes, bytearray, memoryview)) else b"".join(data)
+        content_type = content_type or mimetypes.guess_type(location.key)[0]
         extra = {"ContentType": content_type} if content_type else {}
         try:
             self.client.put_object(Body=payload, **args, **extra)
