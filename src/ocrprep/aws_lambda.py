@@ -14,7 +14,7 @@ can match ``PoorQualityImage``, ``MalformedRequest`` or ``ModelError`` by name, 
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote, unquote_plus
+from urllib.parse import unquote_plus
 
 from ocrprep.config import load_settings
 from ocrprep.errors import MalformedRequest
@@ -30,9 +30,9 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     if not isinstance(event, dict):
         raise MalformedRequest("the event must be a JSON object with Bucket and Key")
     bucket, key, version = _object_of(event)
-    uri = f"s3://{bucket}/{quote(key, safe='/')}"
+    uri = f"s3://{bucket}/{key}"  # keys are kept verbatim in s3:// URIs
     if version:
-        uri += f"?versionId={quote(version)}"
+        uri += f"?versionId={version}"
     overrides: dict[str, Any] = {}
     model = next((event[k] for k in _MODEL_KEYS if event.get(k)), None)
     if model is not None:
