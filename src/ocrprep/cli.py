@@ -284,3 +284,19 @@ def synth(
 def main() -> None:
     """Entry point for ``python -m ocrprep``."""
     app()
+
+
+# Command groups that live beside their area; each module has ``register(app)``.
+_GROUPS = ("ocrprep.cli_models", "ocrprep.cli_enhance", "ocrprep.cli_regions", "ocrprep.cli_serve")
+
+
+def _mount(target: typer.Typer) -> None:
+    from importlib import import_module
+    from importlib.util import find_spec
+
+    for name in _GROUPS:
+        if find_spec(name) is not None:
+            import_module(name).register(target)
+
+
+_mount(app)
