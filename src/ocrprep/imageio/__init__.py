@@ -33,6 +33,8 @@ from PIL import Image, ImageFile, UnidentifiedImageError
 
 from ocrprep.config import ImageLimits
 from ocrprep.errors import ImageDecodeError, ImageTooLarge, MalformedRequest, OcrprepError
+from ocrprep.imageio._formats import allowed_formats, normalise_format, pillow_formats, sniff_other
+from ocrprep.imageio._pixels import apply_orientation, decode_cv2, draft, fast_path, shrink, to_rgb
 
 if TYPE_CHECKING:
     from ocrprep.config import Settings
@@ -58,44 +60,6 @@ MAX_PAGES = 10_000
 """Most TIFF pages counted; more is refused (a crafted IFD chain must not take minutes)."""
 MAX_JPEG_SCANS = 500
 """Most JPEG scans accepted (normal progressive JPEGs have about 10; cf. djpeg -maxscan)."""
-
-_FORMAT_ALIASES = {"JPG": "JPEG", "TIF": "TIFF", "MPO": "JPEG", "DIB": "BMP"}
-
-# Magic numbers of formats Pillow is not allowed to open, so the refusal can name them.
-_KNOWN_MAGIC: tuple[tuple[bytes, str], ...] = (
-    (b"\xff\xd8\xff", "JPEG"),
-    (b"\x89PNG\r\n\x1a\n", "PNG"),
-    (b"GIF87a", "GIF"),
-    (b"GIF89a", "GIF"),
-    (b"II*\x00", "TIFF"),
-    (b"MM\x00*", "TIFF"),
-    (b"BM", "BMP"),
-    (b"%PDF", "PDF"),
-    (b"\x00\x00\x01\x00", "ICO"),
-    (b"\x00\x00\x02\x00", "CUR"),
-    (b"P1", "PBM"),
-    (b"P2", "PGM"),
-    (b"P3", "PPM"),
-    (b"P4", "PBM"),
-    (b"P5", "PGM"),
-    (b"P6", "PPM"),
-    (b"P7", "PAM"),
-    (b"8BPS", "PSD"),
-    (b"\x00\x00\x00\x0cjP  ", "JPEG 2000"),
-    (b"\xff\x4f\xff\x51", "JPEG 2000"),
-    (b"%!PS", "PostScript"),
-    (b"\xc5\xd0\xd3\xc6", "EPS"),
-    (b"<?xml", "XML/SVG"),
-    (b"<svg", "SVG"),
-    (b"PK\x03\x04", "ZIP"),
-    (b"\x1f\x8b", "GZIP"),
-    (b"icns", "ICNS"),
-    (b"DDS ", "DDS"),
-    (b"qoif", "QOI"),
-    (b"\x76\x2f\x31\x01", "OpenEXR"),
-    (b"SIMPLE  =", "FITS"),
-)
-
 
 @dataclass(frozen=True)
 class ImageInfo:
@@ -130,31 +94,6 @@ class ImageInfo:
         return self.width * self.height
 
 
-def _normalise_format(name: str) -> str:
-    upper = name.upper()
-    return _FORMAT_ALIASES.get(upper, upper)
-
-
-def _allowed(limits: ImageLimits) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(_normalise_format(f) for f in limits.formats))
-
-
-def _pillow_formats(allowed: tuple[str, ...]) -> list[str]:
-    """The allowed formats Pillow has an opener for (unknown names in the config are ignored)."""
-    Image.init()
-    return [name for name in allowed if name in Image.OPEN]
-
-
-def _sniff_other(data: bytes) -> str | None:
-    head = data[:32].lstrip() if data[:5].lstrip().startswith((b"<", b"%")) else data[:32]
-    if head.startswith(b"RIFF") and head[8:12] == b"WEBP":
-        return "WEBP"
-    for magic, name in _KNOWN_MAGIC:
-        if head.startswith(magic):
-            return name
-    return None
-
-
 def _check_bytes(data: bytes, limits: ImageLimits) -> None:
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise MalformedRequest(f"image data must be bytes, not {type(data).__name__}")
@@ -187,16 +126,16 @@ def _translated(what: str) -> Iterator[None]:
 def _open(data: bytes, limits: ImageLimits) -> Image.Image:
     """Open lazily with only the allowed plugins; nothing is decoded yet."""
     _check_bytes(data, limits)
-    allowed = _allowed(limits)
+    allowed = allowed_formats(limits)
     if ImageFile.LOAD_TRUNCATED_IMAGES:
         raise MalformedRequest(
             "PIL.ImageFile.LOAD_TRUNCATED_IMAGES is set, so truncated images would decode as "
             "partly grey pictures; unset it to read images through ocrprep"
         )
     try:
-        image = Image.open(io.BytesIO(data), formats=_pillow_formats(allowed))
+        image = Image.open(io.BytesIO(data), formats=pillow_formats(allowed))
     except UnidentifiedImageError as exc:
-        other = _sniff_other(bytes(data[:64]))
+        other = sniff_other(bytes(data[:64]))
         if other in allowed:
             raise ImageDecodeError(f"not a readable {other} image: its header is corrupt") from exc
         if other is not None:
@@ -206,7 +145,7 @@ def _open(data: bytes, limits: ImageLimits) -> Image.Image:
         raise ImageDecodeError(
             f"not an image: the data ({len(data)} bytes) is none of {', '.join(allowed)}"
         ) from exc
-    fmt = _normalise_format(image.format or "")
+    fmt = normalise_format(image.format or "")
     if fmt not in allowed:
         image.close()
         raise ImageDecodeError(
@@ -322,7 +261,7 @@ def probe_image(data: bytes, *, limits: ImageLimits | None = None, page: int = 0
     with _translated("cannot read the image header"):
         image = _open(data, limits)
         with image:
-            fmt = _normalise_format(image.format or "")
+            fmt = normalise_format(image.format or "")
             pages = _select_page(image, fmt, page)
             info = _info(image, fmt, pages)
     _check_pixels(info.width, info.height, limits, f"the {fmt} image" + (f" page {page}" if page else ""))
@@ -407,7 +346,7 @@ def decode_image_with_info(
     with _translated("cannot decode the image"):
         image = _open(data, limits)
         with image:
-            fmt = _normalise_format(image.format or "")
+            fmt = normalise_format(image.format or "")
             pages = _select_page(image, fmt, page)
             info = _info(image, fmt, pages)
             _check_pixels(
@@ -415,140 +354,17 @@ def decode_image_with_info(
             )
             _check_scans(data, fmt)
             array = None
-            if _fast_path(image, fmt, page, data):
-                array = _decode_cv2(data, fmt, image.size, max_side)
+            if fast_path(image, fmt, page, data):
+                array = decode_cv2(data, fmt, image.size, max_side)
             if array is None:  # other modes/formats, or OpenCV refused: Pillow names the problem
                 if max_side is not None and fmt == "JPEG":
-                    _draft(image, max_side)
+                    draft(image, max_side)
                 image.load()
-                array = _to_rgb(image)
-    array = _apply_orientation(array, info.orientation)
+                array = to_rgb(image)
+    array = apply_orientation(array, info.orientation)
     if max_side is not None:
-        array = _shrink(array, max_side)
+        array = shrink(array, max_side)
     return array, info
-
-
-def _fast_path(image: Image.Image, fmt: str, page: int, data: bytes) -> bool:
-    """True for the common, complete 8-bit JPEG/PNG that OpenCV decodes faster than Pillow.
-
-    Data that does not end like a complete file (truncated, or trailing bytes) goes to Pillow,
-    which names the problem without OpenCV's codec messages on stderr.
-    """
-    if page != 0 or "transparency" in image.info or image.mode not in ("RGB", "L"):
-        return False
-    tail = bytes(data[-16:])
-    if fmt == "JPEG":
-        return tail.endswith(b"\xff\xd9")
-    if fmt == "PNG":
-        return tail.endswith(b"IEND\xaeB`\x82")
-    return False
-
-
-def _jpeg_scale(size: tuple[int, int], max_side: int | None) -> int:
-    """The largest DCT reduction (1, 2, 4, 8) that keeps the longer side >= ``max_side``."""
-    if max_side is None:
-        return 1
-    longer = max(size)
-    for scale in (8, 4, 2):
-        if -(-longer // scale) >= max_side:
-            return scale
-    return 1
-
-
-_REDUCED = {1: 0, 2: cv2.IMREAD_REDUCED_GRAYSCALE_2, 4: cv2.IMREAD_REDUCED_GRAYSCALE_4, 8: cv2.IMREAD_REDUCED_GRAYSCALE_8}
-
-
-def _decode_cv2(data: bytes, fmt: str, size: tuple[int, int], max_side: int | None) -> np.ndarray | None:
-    """Decode with OpenCV (libjpeg-turbo DCT scaling for JPEG); ``None`` when OpenCV refuses.
-
-    OpenCV returns ``None`` for truncated or corrupt JPEG and PNG data (it never hands back a
-    half-grey image), and the caller then lets Pillow decode and name the problem.
-    """
-    scale = _jpeg_scale(size, max_side) if fmt == "JPEG" else 1
-    flags = _REDUCED[scale] | cv2.IMREAD_COLOR_RGB | cv2.IMREAD_IGNORE_ORIENTATION
-    buffer = np.frombuffer(data, np.uint8)
-    try:
-        array = cv2.imdecode(buffer, flags)
-    except cv2.error:
-        return None
-    if array is None or array.ndim != 3 or array.shape[2] != 3 or array.dtype != np.uint8:
-        return None
-    expected = (-(-size[1] // scale), -(-size[0] // scale))
-    if array.shape[:2] != expected:
-        return None
-    return array
-
-
-def _draft(image: Image.Image, max_side: int) -> None:
-    width, height = image.size
-    longer = max(width, height)
-    if longer <= max_side:
-        return
-    # ceil so the drafted longer side stays >= max_side; draft picks a scale >= this request
-    request = (max(1, -(-width * max_side // longer)), max(1, -(-height * max_side // longer)))
-    image.draft(None, request)
-
-
-def _shrink(array: np.ndarray, max_side: int) -> np.ndarray:
-    height, width = array.shape[:2]
-    longer = max(height, width)
-    if longer <= max_side:
-        return array
-    scale = max_side / longer
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    if width >= height:
-        size = (max_side, size[1])
-    else:
-        size = (size[0], max_side)
-    return cv2.resize(array, size, interpolation=cv2.INTER_AREA)
-
-
-def _to_rgb(image: Image.Image) -> np.ndarray:
-    mode = image.mode
-    if mode == "RGB":
-        return np.asarray(image)
-    if mode in ("RGBA", "LA", "PA", "RGBa", "La") or (mode == "P" and "transparency" in image.info):
-        rgba = np.asarray(image.convert("RGBA"), dtype=np.float32)
-        alpha = rgba[..., 3:4] / 255.0
-        out = rgba[..., :3] * alpha + 255.0 * (1.0 - alpha)
-        return np.clip(out + 0.5, 0, 255).astype(np.uint8)
-    if mode.startswith("I;16") or mode in ("I", "F"):
-        samples = np.asarray(image)
-        if samples.dtype.kind == "f":
-            top = float(np.nanmax(samples)) if samples.size else 0.0
-            scale = 255.0 if top <= 1.0 else (1.0 if top <= 255.0 else 255.0 / 65535.0)
-            gray = np.clip(np.nan_to_num(samples) * scale + 0.5, 0, 255).astype(np.uint8)
-        else:
-            wide = samples.astype(np.int64)
-            top = int(wide.max()) if wide.size else 0
-            gray = np.clip(wide if top <= 255 else (wide + 128) // 257, 0, 255).astype(np.uint8)
-        return np.repeat(gray[..., None], 3, axis=2)
-    if mode in ("L", "1"):
-        gray = np.asarray(image.convert("L") if mode == "1" else image)
-        return np.repeat(gray[..., None], 3, axis=2)
-    return np.asarray(image.convert("RGB"))
-
-
-def _apply_orientation(array: np.ndarray, orientation: int) -> np.ndarray:
-    """EXIF orientation 1..8 as the same transposes Pillow's ``ImageOps.exif_transpose`` uses."""
-    if orientation == 2:
-        array = array[:, ::-1]
-    elif orientation == 3:
-        array = array[::-1, ::-1]
-    elif orientation == 4:
-        array = array[::-1]
-    elif orientation == 5:
-        array = array.transpose(1, 0, 2)
-    elif orientation == 6:
-        array = np.rot90(array, k=-1)
-    elif orientation == 7:
-        array = array.transpose(1, 0, 2)[::-1, ::-1]
-    elif orientation == 8:
-        array = np.rot90(array, k=1)
-    out = np.ascontiguousarray(array)
-    if not out.flags.writeable:
-        out = out.copy()
-    return out
 
 
 def encode_image(image: np.ndarray, fmt: str = "png", *, quality: int = 95) -> bytes:

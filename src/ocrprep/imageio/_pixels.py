@@ -1,0 +1,130 @@
+"""Pixel work behind decode_image: OpenCV fast path, DCT scaling, mode normalisation, orientation."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from PIL import Image
+
+
+def fast_path(image: Image.Image, fmt: str, page: int, data: bytes) -> bool:
+    """True for the common, complete 8-bit JPEG/PNG that OpenCV decodes faster than Pillow.
+
+    Data that does not end like a complete file (truncated, or trailing bytes) goes to Pillow,
+    which names the problem without OpenCV's codec messages on stderr.
+    """
+    if page != 0 or "transparency" in image.info or image.mode not in ("RGB", "L"):
+        return False
+    tail = bytes(data[-16:])
+    if fmt == "JPEG":
+        return tail.endswith(b"\xff\xd9")
+    if fmt == "PNG":
+        return tail.endswith(b"IEND\xaeB`\x82")
+    return False
+
+
+def jpeg_scale(size: tuple[int, int], max_side: int | None) -> int:
+    """The largest DCT reduction (1, 2, 4, 8) that keeps the longer side >= ``max_side``."""
+    if max_side is None:
+        return 1
+    longer = max(size)
+    for scale in (8, 4, 2):
+        if -(-longer // scale) >= max_side:
+            return scale
+    return 1
+
+
+_REDUCED = {1: 0, 2: cv2.IMREAD_REDUCED_GRAYSCALE_2, 4: cv2.IMREAD_REDUCED_GRAYSCALE_4, 8: cv2.IMREAD_REDUCED_GRAYSCALE_8}
+
+
+def decode_cv2(data: bytes, fmt: str, size: tuple[int, int], max_side: int | None) -> np.ndarray | None:
+    """Decode with OpenCV (libjpeg-turbo DCT scaling for JPEG); ``None`` when OpenCV refuses.
+
+    OpenCV returns ``None`` for truncated or corrupt JPEG and PNG data (it never hands back a
+    half-grey image), and the caller then lets Pillow decode and name the problem.
+    """
+    scale = jpeg_scale(size, max_side) if fmt == "JPEG" else 1
+    flags = _REDUCED[scale] | cv2.IMREAD_COLOR_RGB | cv2.IMREAD_IGNORE_ORIENTATION
+    buffer = np.frombuffer(data, np.uint8)
+    try:
+        array = cv2.imdecode(buffer, flags)
+    except cv2.error:
+        return None
+    if array is None or array.ndim != 3 or array.shape[2] != 3 or array.dtype != np.uint8:
+        return None
+    expected = (-(-size[1] // scale), -(-size[0] // scale))
+    if array.shape[:2] != expected:
+        return None
+    return array
+
+
+def draft(image: Image.Image, max_side: int) -> None:
+    width, height = image.size
+    longer = max(width, height)
+    if longer <= max_side:
+        return
+    # ceil so the drafted longer side stays >= max_side; draft picks a scale >= this request
+    request = (max(1, -(-width * max_side // longer)), max(1, -(-height * max_side // longer)))
+    image.draft(None, request)
+
+
+def shrink(array: np.ndarray, max_side: int) -> np.ndarray:
+    height, width = array.shape[:2]
+    longer = max(height, width)
+    if longer <= max_side:
+        return array
+    scale = max_side / longer
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    if width >= height:
+        size = (max_side, size[1])
+    else:
+        size = (size[0], max_side)
+    return cv2.resize(array, size, interpolation=cv2.INTER_AREA)
+
+
+def to_rgb(image: Image.Image) -> np.ndarray:
+    mode = image.mode
+    if mode == "RGB":
+        return np.asarray(image)
+    if mode in ("RGBA", "LA", "PA", "RGBa", "La") or (mode == "P" and "transparency" in image.info):
+        rgba = np.asarray(image.convert("RGBA"), dtype=np.float32)
+        alpha = rgba[..., 3:4] / 255.0
+        out = rgba[..., :3] * alpha + 255.0 * (1.0 - alpha)
+        return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+    if mode.startswith("I;16") or mode in ("I", "F"):
+        samples = np.asarray(image)
+        if samples.dtype.kind == "f":
+            top = float(np.nanmax(samples)) if samples.size else 0.0
+            scale = 255.0 if top <= 1.0 else (1.0 if top <= 255.0 else 255.0 / 65535.0)
+            gray = np.clip(np.nan_to_num(samples) * scale + 0.5, 0, 255).astype(np.uint8)
+        else:
+            wide = samples.astype(np.int64)
+            top = int(wide.max()) if wide.size else 0
+            gray = np.clip(wide if top <= 255 else (wide + 128) // 257, 0, 255).astype(np.uint8)
+        return np.repeat(gray[..., None], 3, axis=2)
+    if mode in ("L", "1"):
+        gray = np.asarray(image.convert("L") if mode == "1" else image)
+        return np.repeat(gray[..., None], 3, axis=2)
+    return np.asarray(image.convert("RGB"))
+
+
+def apply_orientation(array: np.ndarray, orientation: int) -> np.ndarray:
+    """EXIF orientation 1..8 as the same transposes Pillow's ``ImageOps.exif_transpose`` uses."""
+    if orientation == 2:
+        array = array[:, ::-1]
+    elif orientation == 3:
+        array = array[::-1, ::-1]
+    elif orientation == 4:
+        array = array[::-1]
+    elif orientation == 5:
+        array = array.transpose(1, 0, 2)
+    elif orientation == 6:
+        array = np.rot90(array, k=-1)
+    elif orientation == 7:
+        array = array.transpose(1, 0, 2)[::-1, ::-1]
+    elif orientation == 8:
+        array = np.rot90(array, k=1)
+    out = np.ascontiguousarray(array)
+    if not out.flags.writeable:
+        out = out.copy()
+    return out
