@@ -88,6 +88,32 @@ def synthesize_parallel(
     return parts, time.perf_counter() - started
 
 
+def prepare_sources(images: list[Path], folder: Path, max_side: int) -> list[Path]:
+    """Copies of the receipts no longer than ``max_side`` on their longer side (JPEG, quality 95).
+
+    The model sees every image shrunk to at most ``max(ASSESS_MAX_SIDE, WORK_SIDE)`` pixels, so
+    degrading a 20-megapixel scan at full size only costs time (and a 70 MB noisy PNG). Good and bad
+    images both come from these copies, so the classifier cannot learn "re-encoded" as a cue.
+    """
+    import cv2
+
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for path in images:
+        target = folder / f"{path.stem}.jpg"
+        if not target.exists():
+            image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+            if image is None:
+                raise SystemExit(f"cannot read {path}")
+            scale = max_side / max(image.shape[:2])
+            if scale < 1:
+                size = (round(image.shape[1] * scale), round(image.shape[0] * scale))
+                image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+            cv2.imwrite(str(target), image, [cv2.IMWRITE_JPEG_QUALITY, 95])
+        out.append(target)
+    return out
+
+
 def load_parts(parts: list[Path]) -> Dataset:
     return merge_datasets([read_folder(str(p)) for p in parts])
 
@@ -103,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--limit", type=int, default=0, help="use only the first N receipts")
     parser.add_argument("--name", default="quality-default:1")
+    parser.add_argument("--max-side", type=int, default=1600,
+                        help="shrink receipts to this longer side before synthesis")
     args = parser.parse_args(argv)
 
     images = sorted(Path(args.data, "img").glob("*.jpg"))
@@ -111,8 +139,11 @@ def main(argv: list[str] | None = None) -> int:
     if not images:
         print(f"no receipts in {args.data}/img", file=sys.stderr)
         return 2
+    started = time.perf_counter()
+    sources = prepare_sources(images, Path(args.synth_dir).with_name("sources-default"), args.max_side)
+    prep_seconds = time.perf_counter() - started
     parts, synth_seconds = synthesize_parallel(
-        images, Path(args.synth_dir), kinds=bad_kinds(), severities=("severe",), seed=args.seed,
+        sources, Path(args.synth_dir), kinds=bad_kinds(), severities=("severe",), seed=args.seed,
         workers=args.workers,
     )
     dataset = load_parts(parts)
@@ -125,7 +156,8 @@ def main(argv: list[str] | None = None) -> int:
             "description": "Default quality model: good = SROIE receipts, bad = their severe synthetic "
             "degradations (" + ", ".join(bad_kinds()) + ").",
             "synthesis": {"kinds": list(bad_kinds()), "severities": ["severe"], "seed": args.seed,
-                          "seconds": round(synth_seconds, 1)},
+                          "seconds": round(synth_seconds, 1), "source_max_side": args.max_side,
+                          "prepare_seconds": round(prep_seconds, 1)},
         },
         display_root=Path(args.synth_dir),
     )

@@ -30,7 +30,7 @@ from ocrprep.errors import MalformedRequest, OcrprepError
 __all__ = ["datasets_app", "evaluate", "models_app", "params_app", "register", "train"]
 
 out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Config file (YAML).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]

@@ -295,7 +295,7 @@ def _ensure_running(registry: Registry, current: ModelVersion) -> LoadedModel:
             return load_model(current.path, name=name)
         except ModelError as exc:
             _mark_failed(registry, current, Status.RUNNING, exc)
-            raise
+            raise ModelError(f"model {name} cannot be used: {exc.message}") from exc
     if status != Status.STARTING:
         try:
             registry.transition(current.project, current.version, Status.STARTING, "starting")
@@ -305,7 +305,7 @@ def _ensure_running(registry: Registry, current: ModelVersion) -> LoadedModel:
         model = load_model(current.path, name=name)
     except ModelError as exc:
         _mark_failed(registry, current, Status.STARTING, exc)
-        raise
+        raise ModelError(f"model {name} cannot be started: {exc.message}") from exc
     try:
         registry.transition(current.project, current.version, Status.RUNNING, "running")
     except OcrprepError:
