@@ -245,6 +245,37 @@ def _through_text(image: np.ndarray, axis: int, position: int, lo: int, hi: int)
     return int(candidates[int(np.argmax(crossed))])
 
 
+def _scaled(
+    image: np.ndarray, spread: float, blur: Callable[[np.ndarray, float], np.ndarray]
+) -> np.ndarray:
+    """Apply a wide blur at reduced size (a factor keeping ``spread`` near 3 px), then enlarge.
+
+    Blurring removes the detail the reduction loses, so the result matches a full-size blur
+    closely at a fraction of the cost on 600-dpi pages.
+    """
+    f = max(1, int(spread // 3))
+    if f == 1:
+        return blur(image, 1.0)
+    h, w = image.shape[:2]
+    small = cv2.resize(image, (max(1, w // f), max(1, h // f)), interpolation=cv2.INTER_AREA)
+    fx = w / small.shape[1]
+    return cv2.resize(blur(small, fx), (w, h), interpolation=cv2.INTER_CUBIC)
+
+
+def _normal(rng: np.random.Generator, shape: tuple[int, ...], sigma: float) -> np.ndarray:
+    """Gaussian noise of standard deviation ``sigma`` as float32."""
+    noise = rng.standard_normal(size=shape, dtype=np.float32)
+    noise *= np.float32(sigma)
+    return noise
+
+
+def _add(image: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """``image + values`` rounded and saturated to uint8."""
+    if values.shape != image.shape:
+        values = np.ascontiguousarray(np.broadcast_to(values, image.shape))
+    return cv2.add(image.astype(np.float32), values.astype(np.float32, copy=False), dtype=cv2.CV_8U)
+
+
 def _clip(values: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(values), 0, 255).astype(np.uint8)
 
@@ -288,38 +319,42 @@ KindFunc = Callable[[np.ndarray, float, np.random.Generator, dict[str, Any]], Re
 def _blur(image: np.ndarray, s: float, rng: np.random.Generator, p: dict[str, Any]) -> Result:
     sigma = float(_take(p, "sigma", _text_scale(image) * (0.06 + 0.32 * s)))
     _done(p, "blur")
-    return cv2.GaussianBlur(image, (0, 0), sigmaX=max(0.1, sigma)), {"sigma": round(sigma, 3)}
+    out = _scaled(image, sigma, lambda small, f: cv2.GaussianBlur(small, (0, 0), sigmaX=max(0.1, sigma / f)))
+    return out, {"sigma": round(sigma, 3)}
 
 
 def _motion_blur(image: np.ndarray, s: float, rng: np.random.Generator, p: dict[str, Any]) -> Result:
     length = float(_take(p, "length", _text_scale(image) * (0.25 + 1.1 * s)))
     angle = float(_take(p, "angle", rng.uniform(0, 180)))
     _done(p, "motion_blur")
-    size = max(3, int(math.ceil(length)) | 1)
-    kernel = np.zeros((size, size), np.float32)
-    c = size // 2
-    dx, dy = math.cos(math.radians(angle)), -math.sin(math.radians(angle))
-    half = length / 2
-    p0 = (round(c - dx * half), round(c - dy * half))
-    p1 = (round(c + dx * half), round(c + dy * half))
-    cv2.line(kernel, p0, p1, 1.0, thickness=1, lineType=cv2.LINE_AA)
-    kernel /= kernel.sum()
-    out = cv2.filter2D(image, -1, kernel, borderType=cv2.BORDER_REPLICATE)
+
+    def smear(small: np.ndarray, f: float) -> np.ndarray:
+        span = length / f
+        size = max(3, int(math.ceil(span)) | 1)
+        kernel = np.zeros((size, size), np.float32)
+        c = size // 2
+        dx, dy = math.cos(math.radians(angle)), -math.sin(math.radians(angle))
+        p0 = (round(c - dx * span / 2), round(c - dy * span / 2))
+        p1 = (round(c + dx * span / 2), round(c + dy * span / 2))
+        cv2.line(kernel, p0, p1, 1.0, thickness=1, lineType=cv2.LINE_AA)
+        kernel /= kernel.sum()
+        return cv2.filter2D(small, -1, kernel, borderType=cv2.BORDER_REPLICATE)
+
+    out = _scaled(image, length / 4, smear)
     return out, {"length": round(length, 3), "angle": round(angle, 3)}
 
 
 def _noise(image: np.ndarray, s: float, rng: np.random.Generator, p: dict[str, Any]) -> Result:
     sigma = float(_take(p, "sigma", 8.0 + 75.0 * s))
     _done(p, "noise")
-    shape = image.shape[:2]
-    luma = rng.normal(0.0, sigma, size=shape).astype(np.float32)
-    img = image.astype(np.float32)
+    h, w = image.shape[:2]
+    noise = _normal(rng, (h, w), sigma)
     if image.ndim == 3:
-        chroma = rng.normal(0.0, sigma * 0.35, size=image.shape).astype(np.float32)
-        img = img + luma[:, :, None] + chroma
-    else:
-        img = img + luma
-    return _clip(img), {"sigma": round(sigma, 3)}
+        # colour noise is coarser than luminance noise in camera images: half resolution
+        chroma = _normal(rng, ((h + 1) // 2, (w + 1) // 2, 3), sigma * 0.35)
+        chroma = cv2.resize(chroma, (w, h), interpolation=cv2.INTER_NEAREST)
+        noise = cv2.merge([noise, noise, noise]) + chroma
+    return _add(image, noise), {"sigma": round(sigma, 3)}
 
 
 def _dark(image: np.ndarray, s: float, rng: np.random.Generator, p: dict[str, Any]) -> Result:
@@ -327,10 +362,10 @@ def _dark(image: np.ndarray, s: float, rng: np.random.Generator, p: dict[str, An
     gamma = float(_take(p, "gamma", 1.0 + 0.6 * s))
     sensor = float(_take(p, "sensor_noise", 1.0 + 3.0 * s))
     _done(p, "dark")
-    img = 255.0 * (image.astype(np.float32) / 255.0) ** gamma * gain
-    grain = rng.normal(0.0, sensor, size=image.shape[:2]).astype(np.float32)
-    img = img + (grain[:, :, None] if image.ndim == 3 else grain)
-    return _clip(img), {"gain": round(gain, 4), "gamma": round(gamma, 4), "sensor_noise": sensor}
+    lut = _clip(255.0 * (np.arange(256, dtype=np.float64) / 255.0) ** gamma * gain)
+    grain = _normal(rng, image.shape[:2], sensor)
+    out = _add(cv2.LUT(image, lut), grain[:, :, None] if image.ndim == 3 else grain)
+    return out, {"gain": round(gain, 4), "gamma": round(gamma, 4), "sensor_noise": sensor}
 
 
 def _faint(image: np.ndarray, s: float, rng: np.random.Generator, p: dict[str, Any]) -> Result:
@@ -338,9 +373,13 @@ def _faint(image: np.ndarray, s: float, rng: np.random.Generator, p: dict[str, A
     lift = float(_take(p, "lift", 12.0 * s))
     _done(p, "faint")
     paper = _paper_colour(image)
-    paper_b = paper.reshape((1, 1, -1)) if image.ndim == 3 else float(paper[0])
-    img = paper_b - (paper_b - image.astype(np.float32)) * contrast + lift
-    return _clip(img), {"contrast": round(contrast, 4), "lift": round(lift, 3)}
+    levels = np.arange(256, dtype=np.float64)[:, None]
+    lut = _clip(paper[None, :] - (paper[None, :] - levels) * contrast + lift)  # (256, channels)
+    if image.ndim == 2:
+        out = cv2.LUT(image, lut[:, 0].copy())
+    else:
+        out = cv2.merge([cv2.LUT(np.ascontiguousarray(image[:, :, c]), lut[:, c].copy()) for c in range(3)])
+    return out, {"contrast": round(contrast, 4), "lift": round(lift, 3)}
 
 
 def _glare(image: np.ndarray, s: float, rng: np.random.Generator, p: dict[str, Any]) -> Result:
@@ -352,12 +391,15 @@ def _glare(image: np.ndarray, s: float, rng: np.random.Generator, p: dict[str, A
     aspect = float(_take(p, "aspect", rng.uniform(0.6, 1.0)))
     _done(p, "glare")
     h, w = image.shape[:2]
-    yy, xx = np.ogrid[:h, :w]
+    # saturated core up to d = 1, a soft halo to d = 2; only the window around it changes
+    y0, y1 = max(0, int(cy - 2 * radius * aspect)), min(h, int(cy + 2 * radius * aspect) + 1)
+    x0, x1 = max(0, int(cx - 2 * radius)), min(w, int(cx + 2 * radius) + 1)
+    yy, xx = np.ogrid[y0:y1, x0:x1]
     d2 = ((yy - cy) / (radius * aspect)) ** 2 + ((xx - cx) / radius) ** 2
-    # saturated core up to d = 1, a soft halo to d = 2
     alpha = np.clip(1.0 - (np.sqrt(d2).astype(np.float32) - 1.0), 0.0, 1.0) ** 1.5
     colour = np.full(image.shape[2] if image.ndim == 3 else 1, 255.0)
-    out = _blend(image, colour, alpha)
+    out = image.copy()
+    out[y0:y1, x0:x1] = _blend(image[y0:y1, x0:x1], colour, alpha)
     params = {"radius": round(radius, 2), "row": cy, "col": cx, "aspect": round(aspect, 3)}
     return out, params
 
@@ -387,16 +429,21 @@ def _occlusion(image: np.ndarray, s: float, rng: np.random.Generator, p: dict[st
         x_edge = 0 if side < 0 else w - 1
         cv2.rectangle(mask, (min(cx, x_edge), int(cy - ay * 0.6)), (max(cx, x_edge), int(cy + ay * 0.6)), 255, -1)
         colour = np.array([224.0, 172.0, 140.0]) * rng.uniform(0.7, 1.0)
-    soft = cv2.GaussianBlur(mask.astype(np.float32) / 255.0, (0, 0), sigmaX=1.5)
-    shading = np.linspace(0.85, 1.05, w, dtype=np.float32)[None, :] * np.ones((h, 1), np.float32)
-    shade = (soft * shading).astype(np.float32)
-    base = np.broadcast_to(colour.reshape(1, 1, 3), (h, w, 3)) * shade[:, :, None]
-    if image.ndim == 2:
-        colour_img = base.mean(axis=2)
-        out = _clip(image.astype(np.float32) * (1 - soft) + colour_img)
-    else:
-        out = _clip(image.astype(np.float32) * (1 - soft[:, :, None]) + base)
     covered = float(mask[t:b, left:r].mean() / 255.0) if b > t and r > left else 0.0
+    ys, xs = np.nonzero(mask[::4, ::4])
+    out = image.copy()
+    if ys.size:
+        y0, y1 = max(0, ys.min() * 4 - 8), min(h, ys.max() * 4 + 12)
+        x0, x1 = max(0, xs.min() * 4 - 8), min(w, xs.max() * 4 + 12)
+        soft = cv2.GaussianBlur(mask[y0:y1, x0:x1].astype(np.float32) / 255.0, (0, 0), sigmaX=1.5)
+        shading = np.linspace(0.85, 1.05, w, dtype=np.float32)[None, x0:x1]
+        shade = soft * shading
+        base = colour.reshape(1, 1, 3).astype(np.float32) * shade[:, :, None]
+        win = image[y0:y1, x0:x1].astype(np.float32)
+        if image.ndim == 2:
+            out[y0:y1, x0:x1] = _clip(win * (1 - soft) + base.mean(axis=2))
+        else:
+            out[y0:y1, x0:x1] = _clip(win * (1 - soft[:, :, None]) + base)
     params = {"shape": shape, "row": cy, "col": cx, "fraction": round(fraction, 4)}
     return out, {**params, "covered": round(covered, 4)}
 
@@ -471,15 +518,23 @@ def _shadow(image: np.ndarray, s: float, rng: np.random.Generator, p: dict[str, 
     angle = float(_take(p, "angle", rng.uniform(0, 360)))
     _done(p, "shadow")
     h, w = image.shape[:2]
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    # the light field is smooth: compute it on a coarse grid, then stretch it
+    f = max(1, max(h, w) // 512)
+    sh, sw = max(2, h // f), max(2, w // f)
+    yy, xx = np.mgrid[0:sh, 0:sw].astype(np.float32)
+    yy *= h / sh
+    xx *= w / sw
     ux, uy = math.cos(math.radians(angle)), math.sin(math.radians(angle))
     proj = (xx - w / 2) * ux + (yy - h / 2) * uy
     proj /= max(1.0, float(np.abs(proj).max()))
     # a cast shadow: a soft edge across the page, plus an overall gradient
     edge = 1.0 / (1.0 + np.exp(-(proj - rng.uniform(-0.2, 0.2)) * 12.0))
-    light = 1.0 - depth * (0.75 * edge + 0.25 * (proj + 1) / 2)
-    img = image.astype(np.float32) * (light[:, :, None] if image.ndim == 3 else light)
-    return _clip(img), {"depth": round(depth, 4), "angle": round(angle, 3)}
+    light = (1.0 - depth * (0.75 * edge + 0.25 * (proj + 1) / 2)).astype(np.float32)
+    light = cv2.resize(light, (w, h), interpolation=cv2.INTER_LINEAR)
+    if image.ndim == 3:
+        light = cv2.merge([light, light, light])
+    out = cv2.multiply(image, light, dtype=cv2.CV_8U)
+    return out, {"depth": round(depth, 4), "angle": round(angle, 3)}
 
 
 def _jpeg_kind(image: np.ndarray, s: float, rng: np.random.Generator, p: dict[str, Any]) -> Result:
@@ -493,7 +548,7 @@ def _dim_jpeg(image: np.ndarray, s: float, rng: np.random.Generator, p: dict[str
     gain = float(_take(p, "gain", 1.0 - 0.7 * s))
     quality = int(_take(p, "quality", max(3, round(35 - 30 * s))))
     _done(p, "dim_jpeg")
-    dim = _clip(image.astype(np.float32) * gain)
+    dim = cv2.LUT(image, _clip(np.arange(256, dtype=np.float64) * gain))
     return _jpeg(dim, quality), {"gain": round(gain, 4), "quality": quality}
 
 
@@ -504,7 +559,7 @@ def _blank(image: np.ndarray, s: float, rng: np.random.Generator, p: dict[str, A
     paper = _paper_colour(image)
     low = rng.normal(0.0, 1.0, size=(max(2, h // 64), max(2, w // 64))).astype(np.float32)
     low = cv2.resize(low, (w, h), interpolation=cv2.INTER_CUBIC) * 3.0
-    fine = rng.normal(0.0, grain, size=(h, w)).astype(np.float32)
+    fine = _normal(rng, (h, w), grain)
     texture = low + fine
     if image.ndim == 3:
         img = paper.reshape(1, 1, -1) + texture[:, :, None]
