@@ -287,9 +287,11 @@ def decode_image(
         Byte, pixel and format limits, checked before decoding; the defaults when omitted.
     max_side : int, optional
         Decode at reduced size: the result's longer side is ``min(max_side, original longer side)``.
-        JPEG is decoded with DCT scaling (``Image.draft``) to the smallest power-of-two reduction
-        whose longer side is still >= ``max_side`` (about 1/4 to 1/10 of a full decode's cost),
-        then resized with ``cv2.INTER_AREA``; other formats are decoded in full then resized.
+        JPEG is decoded with DCT scaling (libjpeg-turbo's 1/2, 1/4, 1/8, via OpenCV's
+        ``IMREAD_REDUCED_*`` or Pillow's ``Image.draft``) at the strongest reduction whose longer
+        side is still >= ``max_side``, then area-downsized to exactly ``max_side`` (2x2 box
+        halvings, then one bilinear step of factor > 0.5; within about one grey level of
+        ``cv2.INTER_AREA``); other formats are decoded in full then downsized the same way.
         Never upscales.
 
     Returns
