@@ -542,3 +542,17 @@ def test_unknown_names_in_the_allowed_list_are_ignored_and_aliases_work() -> Non
     assert decode_image(encode_image(page(), "jpeg"), limits=limits).shape == (90, 120, 3)
     with pytest.raises(ImageDecodeError, match="GIF is not an allowed"):
         decode_image(pil_bytes(Image.fromarray(page()), "GIF"), limits=limits)
+
+
+@pytest.mark.parametrize(("shape", "max_side"), [((1527, 1080), 800), ((1013, 463), 800), ((1600, 1131), 800),
+                                                 ((3001, 2003), 700), ((2003, 3001), 1000)])
+def test_reduced_decode_has_the_shape_of_a_full_decode_downsized(shape: tuple[int, int], max_side: int) -> None:
+    data = encode_image(np.full((*shape, 3), 128, np.uint8), "jpeg")
+    full = decode_image(data)
+    expected = cv2.resize(full, (0, 0), fx=max_side / max(shape), fy=max_side / max(shape),
+                          interpolation=cv2.INTER_AREA).shape
+    reduced = decode_image(data, max_side=max_side)
+    assert max(reduced.shape[:2]) == max_side
+    assert abs(reduced.shape[0] - expected[0]) + abs(reduced.shape[1] - expected[1]) <= 1
+    longer, shorter = max(shape), min(shape)
+    assert min(reduced.shape[:2]) == max(1, round(shorter * max_side / longer))

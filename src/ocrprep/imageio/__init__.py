@@ -365,7 +365,7 @@ def decode_image_with_info(
                 array = to_rgb(image)
     array = apply_orientation(array, info.orientation)
     if max_side is not None:
-        array = shrink(array, max_side)
+        array = shrink(array, max_side, (info.width, info.height))
     return array, info
 
 

@@ -68,8 +68,11 @@ def draft(image: Image.Image, max_side: int) -> None:
     image.draft(None, request)
 
 
-def shrink(array: np.ndarray, max_side: int) -> np.ndarray:
+def shrink(array: np.ndarray, max_side: int, full_size: tuple[int, int] | None = None) -> np.ndarray:
     """Downsize so the longer side is exactly ``max_side`` (never upsizes).
+
+    ``full_size`` (width, height) is the size before any DCT reduction: the target's shorter
+    side is rounded from it, so a reduced decode has the same shape as a full one downsized.
 
     Exact 2x2 box halvings (``INTER_AREA`` at an integer factor, OpenCV's fast path) while the
     image is at least twice the target, then one bilinear step for the remaining factor in
@@ -81,11 +84,12 @@ def shrink(array: np.ndarray, max_side: int) -> np.ndarray:
     longer = max(height, width)
     if longer <= max_side:
         return array
-    scale = max_side / longer
-    if width >= height:
-        target = (max_side, max(1, round(height * scale)))
+    full_width, full_height = full_size or (width, height)
+    scale = max_side / max(full_width, full_height)
+    if full_width >= full_height:
+        target = (max_side, max(1, round(full_height * scale)))
     else:
-        target = (max(1, round(width * scale)), max_side)
+        target = (max(1, round(full_width * scale)), max_side)
     while height // 2 >= target[1] and width // 2 >= target[0]:
         even = array[: height - height % 2, : width - width % 2]
         height, width = height // 2, width // 2
