@@ -26,7 +26,7 @@ class Levels:
 
 
 def estimate_levels(image: np.ndarray) -> Levels:
-    """Ink level (median of the text pixels) and paper level (median of the rest).
+    """Ink level (lower quartile of the text pixels) and paper level (median of the rest).
 
     Examples
     --------
@@ -38,7 +38,7 @@ def estimate_levels(image: np.ndarray) -> Levels:
     small, _ = resize_to(gray, 800)
     mask = ink_mask(small, kernel=11, min_contrast=4)
     paper = float(np.median(small[~mask])) if (~mask).any() else float(np.median(small))
-    ink = float(np.median(small[mask])) if mask.sum() > 20 else paper
+    ink = float(np.percentile(small[mask], 25)) if mask.sum() > 20 else paper
     return Levels(ink=ink, paper=paper)
 
 
@@ -75,7 +75,10 @@ def stretch_contrast(
 
 
 def is_inverted(image: np.ndarray) -> bool:
-    """True for light text on a dark background (more bright thin strokes than dark ones).
+    """True for light text on a dark background.
+
+    The background (the median) must be dark and far nearer the darkest than the brightest pixels,
+    and bright thin strokes must outweigh dark ones.
 
     Examples
     --------
@@ -85,7 +88,8 @@ def is_inverted(image: np.ndarray) -> bool:
     """
     gray = as_gray(image)
     small, _ = resize_to(gray, 600)
-    if float(np.median(small)) >= 110:
+    low, median, high = np.percentile(small, [1, 50, 99])
+    if median >= 110 or (high - median) < 2.0 * (median - low):
         return False
     element = cv2.getStructuringElement(cv2.MORPH_RECT, (11, 11))
     bright = cv2.morphologyEx(small, cv2.MORPH_TOPHAT, element).astype(np.float64).sum()

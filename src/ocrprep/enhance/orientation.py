@@ -150,7 +150,11 @@ def _upright_log_odds(gray: np.ndarray, matrices: list[np.ndarray]) -> float:
                        borderMode=cv2.BORDER_REPLICATE)
         for m in matrices
     ]
-    batch = np.stack(crops).astype(np.float32) * (2.0 / 255.0) - 1.0
+    batch = np.stack(crops).astype(np.float32)
+    # Stretch each crop to the full range, so faint or dim text looks like the classifier's data.
+    low = np.percentile(batch, 2, axis=(1, 2), keepdims=True)
+    high = np.percentile(batch, 98, axis=(1, 2), keepdims=True)
+    batch = np.clip((batch - low) / np.maximum(high - low, 8.0), 0.0, 1.0) * 2.0 - 1.0
     batch = np.repeat(batch[:, None], 3, axis=1)
     session = _classifier()
     (probs,) = session.run(None, {session.get_inputs()[0].name: batch})

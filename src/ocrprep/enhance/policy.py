@@ -1,0 +1,307 @@
+"""The automatic policy: measure, pick the operations an image needs, apply, and keep only a gain.
+
+A clean scan gets no operation. Each operation is chosen from a measurement (the quality report's
+defects where one is given, and ocrprep's own cheap estimates), applied in a fixed order
+(inversion, orientation, skew, borders, illumination, contrast, noise, size), and the result is
+re-assessed: it is kept only when it assesses at least as well as the input.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from ocrprep.enhance._image import check_image, resize_to
+from ocrprep.enhance.contrast import estimate_levels, invert, is_inverted, stretch_contrast
+from ocrprep.enhance.denoise import denoise, estimate_noise
+from ocrprep.enhance.geometry import estimate_borders, estimate_text_height, remove_borders, upscale
+from ocrprep.enhance.illumination import estimate_background, normalize_illumination, unevenness
+from ocrprep.enhance.orientation import measure_orientation
+from ocrprep.enhance.skew import MIN_CONFIDENCE, NOISE_FLOOR, deskew, measure_skew
+from ocrprep.errors import MalformedRequest
+from ocrprep.quality.report import DEFECTS, QualityReport
+
+__all__ = ["EnhanceResult", "Operation", "Thresholds", "auto_enhance", "measure"]
+
+Mode = Literal["auto", "always", "off"]
+Assessor = Callable[[np.ndarray], QualityReport]
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One applied operation and its parameters, e.g. ``Operation("deskew", {"angle": -7.4})``."""
+
+    name: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        p = self.params
+        if self.name == "deskew":
+            return f"deskew {p['angle']:+.2f}° (confidence {p['confidence']:.2f})"
+        if self.name == "orientation":
+            return f"orientation {p['degrees']} (confidence {p['confidence']:.2f})"
+        if not p:
+            return self.name
+        return self.name + " " + ", ".join(f"{k}={_fmt(v)}" for k, v in p.items())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "params": {k: _fmt_json(v) for k, v in self.params.items()}}
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+
+def _fmt_json(value: Any) -> Any:
+    return round(value, 4) if isinstance(value, float) else value
+
+
+@dataclass(frozen=True)
+class EnhanceResult:
+    """What :func:`auto_enhance` did.
+
+    Attributes
+    ----------
+    image : ndarray
+        The enhanced image (the input itself when nothing was kept).
+    operations : tuple of Operation
+        The operations applied to ``image``, in order; empty when unchanged.
+    before, after : QualityReport
+        Assessments of the input and of ``image``.
+    changed : bool
+        True when ``image`` differs from the input.
+    discarded : tuple of Operation
+        Operations that were tried but dropped because the result did not assess better.
+    measurements : dict
+        The estimates the choices were made from.
+    """
+
+    image: np.ndarray
+    operations: tuple[Operation, ...]
+    before: QualityReport
+    after: QualityReport
+    changed: bool
+    discarded: tuple[Operation, ...] = ()
+    measurements: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "changed": self.changed,
+            "operations": [op.to_dict() for op in self.operations],
+            "discarded": [op.to_dict() for op in self.discarded],
+            "before": self.before.to_dict(),
+            "after": self.after.to_dict(),
+            "measurements": {k: round(float(v), 4) for k, v in self.measurements.items()},
+        }
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Where the automatic policy draws its lines (defaults tuned on SROIE receipts)."""
+
+    skew_degrees: float = 1.0
+    orientation_confidence: float = 0.8
+    unevenness: float = 0.3
+    min_contrast: float = 70.0
+    min_paper: float = 170.0
+    noise_sigma: float = 4.0
+    min_text_height: float = 9.0
+    target_text_height: float = 18.0
+    max_upscale: float = 3.0
+    max_pixels: int = 40_000_000
+    border_fraction: float = 0.01
+
+
+def measure(image: np.ndarray) -> dict[str, float]:
+    """ocrprep's own cheap estimates, the inputs of the policy.
+
+    Examples
+    --------
+    >>> sorted(measure(np.full((60, 80, 3), 240, np.uint8)))[:3]
+    ['borders', 'contrast', 'ink']
+    """
+    check_image(image)
+    skew = measure_skew(image)
+    orientation = measure_orientation(image)
+    levels = estimate_levels(image)
+    top, bottom, left, right = estimate_borders(image)
+    height, width = image.shape[:2]
+    return {
+        "skew": skew.angle,
+        "skew_confidence": skew.confidence,
+        "orientation": float(orientation.degrees),
+        "orientation_confidence": orientation.confidence,
+        "unevenness": unevenness(estimate_background(image)),
+        "ink": levels.ink,
+        "paper": levels.paper,
+        "contrast": levels.contrast,
+        "noise": estimate_noise(image),
+        "text_height": estimate_text_height(image),
+        "inverted": float(is_inverted(image)),
+        "borders": (top + bottom) / height + (left + right) / width,
+    }
+
+
+def _own_report(m: dict[str, float], th: Thresholds) -> QualityReport:
+    """A quality report from ocrprep's own estimates (used when ``ocrprep.quality`` is absent)."""
+    defects = dict.fromkeys(DEFECTS, 0.0)
+    defects["skewed"] = float(np.clip(abs(m["skew"]) / (2 * th.skew_degrees), 0, 1)) * min(
+        1.0, m["skew_confidence"] / MIN_CONFIDENCE
+    )
+    defects["rotated"] = m["orientation_confidence"] if m["orientation"] else 0.0
+    defects["dark"] = float(np.clip((th.min_paper + 40 - m["paper"]) / 80, 0, 1))
+    defects["faint"] = float(np.clip((th.min_contrast + 30 - m["contrast"]) / 60, 0, 1))
+    defects["noisy"] = float(np.clip((m["noise"] - th.noise_sigma / 2) / th.noise_sigma, 0, 1))
+    if m["text_height"] > 0:
+        small = (th.min_text_height + 3 - m["text_height"]) / 6
+        defects["text_too_small"] = float(np.clip(small, 0, 1))
+    defects["blank"] = 1.0 if m["text_height"] == 0 else 0.0
+    worst = max(defects.values())
+    reasons = tuple(f"{k}: {v:.2f}" for k, v in sorted(defects.items(), key=lambda kv: -kv[1]) if v >= 0.5)
+    return QualityReport(worst < 0.5, 1.0 - worst, defects, reasons, dict(m))
+
+
+def _default_assessor() -> Assessor | None:
+    """``ocrprep.quality.assess`` on a copy reduced to its working size, or None when absent."""
+    try:
+        from ocrprep.quality import assess as quality_assess
+    except ImportError:
+        return None
+    if not callable(quality_assess):  # a namespace package exposing the submodule only
+        quality_assess = getattr(quality_assess, "assess", None)
+        if not callable(quality_assess):
+            return None
+    try:
+        from ocrprep.quality import ASSESS_MAX_SIDE as side
+    except ImportError:
+        side = 800
+
+    def assess(image: np.ndarray) -> QualityReport:
+        small, scale = resize_to(image, int(side))
+        if scale >= 1.0:
+            return quality_assess(image)  # type: ignore[no-any-return]
+        return quality_assess(small, source_size=image.shape[:2])  # type: ignore[no-any-return]
+
+    return assess
+
+
+def _defect(report: QualityReport | None, name: str) -> float:
+    return float(report.defects.get(name, 0.0)) if report is not None else 0.0
+
+
+def _plan_and_apply(
+    image: np.ndarray, m: dict[str, float], report: QualityReport | None, mode: Mode, th: Thresholds
+) -> tuple[np.ndarray, list[Operation]]:
+    always = mode == "always"
+    ops: list[Operation] = []
+    out = image
+    if m["inverted"]:
+        out = invert(out)
+        ops.append(Operation("invert"))
+    rotated = _defect(report, "rotated") >= 0.5
+    need = 0.5 if (rotated or always) else th.orientation_confidence
+    if m["orientation"] and m["orientation_confidence"] >= need:
+        degrees = int(m["orientation"])
+        out = np.ascontiguousarray(np.rot90(out, -(degrees // 90) % 4))
+        ops.append(Operation("orientation", {"degrees": degrees, "confidence": m["orientation_confidence"]}))
+        skew = measure_skew(out)
+        m = {**m, "skew": skew.angle, "skew_confidence": skew.confidence,
+             "text_height": estimate_text_height(out)}
+    skewed = _defect(report, "skewed") >= 0.5
+    floor = NOISE_FLOOR if (skewed or always) else th.skew_degrees
+    if abs(m["skew"]) >= floor and m["skew_confidence"] >= MIN_CONFIDENCE:
+        out = deskew(out, m["skew"])
+        ops.append(Operation("deskew", {"angle": m["skew"], "confidence": m["skew_confidence"]}))
+    if m["borders"] >= th.border_fraction:
+        borders = estimate_borders(out)
+        if any(borders):
+            out = remove_borders(out, borders)
+            ops.append(Operation("remove_borders", dict(zip(("top", "bottom", "left", "right"), borders, strict=True))))
+    dark = _defect(report, "dark") >= 0.5 or m["paper"] < th.min_paper
+    faint = _defect(report, "faint") >= 0.5 or m["contrast"] < th.min_contrast
+    if always or m["unevenness"] >= th.unevenness or dark:
+        background = estimate_background(out)
+        out = normalize_illumination(out, background)
+        ops.append(Operation("illumination", {"unevenness": m["unevenness"]}))
+    if always or dark or faint:
+        levels = estimate_levels(out)
+        if levels.contrast < 180 or always:
+            out = stretch_contrast(out, levels)
+            ops.append(Operation("contrast", {"ink": levels.ink, "paper": levels.paper}))
+    noisy = _defect(report, "noisy") >= 0.5
+    if always or noisy or m["noise"] >= th.noise_sigma or (dark or faint):
+        sigma = estimate_noise(out)
+        if always or noisy or sigma >= th.noise_sigma / 2:
+            out = denoise(out, sigma)
+            ops.append(Operation("denoise", {"sigma": sigma}))
+    small = _defect(report, "text_too_small") >= 0.5
+    height = m["text_height"]
+    if height > 0 and (height < th.min_text_height or small):
+        factor = min(th.max_upscale, th.target_text_height / height)
+        pixels = out.shape[0] * out.shape[1]
+        factor = min(factor, math.sqrt(th.max_pixels / pixels))
+        if factor >= 1.25:
+            out = upscale(out, factor)
+            ops.append(Operation("upscale", {"factor": round(factor, 3), "text_height": height}))
+    return out, ops
+
+
+def auto_enhance(
+    image: np.ndarray,
+    report: QualityReport | None = None,
+    *,
+    mode: Mode = "auto",
+    assess: Assessor | None = None,
+    thresholds: Thresholds | None = None,
+) -> EnhanceResult:
+    """Pick and apply the operations ``image`` needs; keep the result only if it assesses better.
+
+    Parameters
+    ----------
+    image : ndarray, (H, W) or (H, W, 3), uint8
+        Never modified.
+    report : QualityReport, optional
+        The input's assessment, when the caller has one (saves assessing it again).
+    mode : {"auto", "always", "off"}
+        ``auto`` chooses per image; ``always`` applies every operation whose estimate is usable
+        (still guarded); ``off`` returns the input unchanged.
+    assess : callable, optional
+        ``image -> QualityReport``; default :func:`ocrprep.quality.assess` when installed, else
+        a report built from ocrprep's own estimates.
+    thresholds : Thresholds, optional
+
+    Returns
+    -------
+    EnhanceResult
+
+    Examples
+    --------
+    >>> page = np.full((120, 90, 3), 240, np.uint8)
+    >>> auto_enhance(page, mode="off").operations
+    ()
+    """
+    check_image(image)
+    if mode not in ("auto", "always", "off"):
+        raise MalformedRequest(f"unknown enhance mode {mode!r}; use auto, always or off")
+    th = thresholds or Thresholds()
+    judge = assess or _default_assessor()
+    m = measure(image) if mode != "off" else {}
+    if report is not None:
+        before = report
+    elif judge is not None:
+        before = judge(image)
+    else:
+        before = _own_report(m, th) if m else QualityReport(True, 1.0, dict.fromkeys(DEFECTS, 0.0))
+    if mode == "off":
+        return EnhanceResult(image, (), before, before, False)
+    out, ops = _plan_and_apply(image, m, report if report is not None else before, mode, th)
+    if not ops:
+        return EnhanceResult(image, (), before, before, False, measurements=m)
+    after = judge(out) if judge is not None else _own_report(measure(out), th)
+    if after.score + 0.01 < before.score and after.acceptable <= before.acceptable:
+        return EnhanceResult(image, (), before, before, False, tuple(ops), m)
+    return EnhanceResult(out, tuple(ops), before, after, True, measurements=m)
