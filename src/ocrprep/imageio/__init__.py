@@ -290,8 +290,8 @@ def decode_image(
         JPEG is decoded with DCT scaling (libjpeg-turbo's 1/2, 1/4, 1/8, via OpenCV's
         ``IMREAD_REDUCED_*`` or Pillow's ``Image.draft``) at the strongest reduction whose longer
         side is still >= ``max_side``, then area-downsized to exactly ``max_side`` (2x2 box
-        halvings, then one bilinear step of factor > 0.5; within about one grey level of
-        ``cv2.INTER_AREA``); other formats are decoded in full then downsized the same way.
+        halvings, then one bilinear step of factor > 0.5; on SROIE receipts at 800 px it differs
+        from a full decode + ``cv2.INTER_AREA`` by 1.6 grey levels on average); other formats are decoded in full then downsized the same way.
         Never upscales.
 
     Returns
