@@ -184,3 +184,22 @@ def _model_states(services: Services, settings: Settings) -> Any:
         return [(v.project, v.version, str(v.status)) for v in registry.list_versions()]
 
     return states
+
+
+#: Environment variable through which ``ocrprep serve`` hands its options to worker processes.
+OPTIONS_ENV = "_OCRPREP_SERVE_OPTIONS"  # not OCRPREP_*: load_settings reads those
+
+
+def app_from_environment() -> FastAPI:
+    """The app of an ``ocrprep serve`` worker process: settings from the config file and the
+    environment, server options from :data:`OPTIONS_ENV` (set by the ``serve`` command)."""
+    import os
+
+    from ocrprep.server.logging import configure_logging
+
+    raw = os.environ.get(OPTIONS_ENV)
+    options = ServerOptions.model_validate_json(raw) if raw else None
+    settings = load_settings()
+    options = options or server_options(settings)
+    configure_logging(options.log_level)
+    return create_app(settings, options=options)

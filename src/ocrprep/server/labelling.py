@@ -377,7 +377,7 @@ def consensus(
             label = None
             share = (sum(s for _, s in kept) / len(kept)) if kept else (1.0 if answered else 0.0)
             reasons = []
-            partial = [s for _, s in groups if s < 1.0]
+            partial = [s for _, s, _ in groups if s < 1.0]
             if partial:
                 reasons.append(
                     f"{len(partial)} box(es) not drawn by every worker "

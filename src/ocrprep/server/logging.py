@@ -62,7 +62,9 @@ class JsonFormatter(logging.Formatter):
         if rid:
             body["request_id"] = rid
         for key, value in vars(record).items():
-            if key not in _STANDARD and key not in body and not key.startswith("_"):
+            if key not in _STANDARD and key not in body and not key.startswith("_") and (
+                key != "color_message"
+            ):
                 body[key] = value
         if record.exc_info:
             body["exception"] = self.formatException(record.exc_info)
