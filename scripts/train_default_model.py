@@ -81,7 +81,10 @@ def synthesize_parallel(
     started = time.perf_counter()
     chunks = [[str(p.resolve()) for p in images[i::workers]] for i in range(workers)]
     jobs = [(chunk, str(part), kinds, severities, seed) for chunk, part in zip(chunks, parts, strict=True)]
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")  # fork after OpenCV's threads can deadlock
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         counts = list(pool.map(_synth_part, jobs))
     stamp_file.write_text(json.dumps(stamp))
     print(f"synthesized {sum(counts)} images in {time.perf_counter() - started:.1f} s")

@@ -127,3 +127,15 @@ def test_unknown_feature_set_and_broken_folders(tmp_path: Path, tiny_model_dir: 
     (copy / "model.json").write_text(json.dumps(meta))
     with pytest.raises(ModelError, match="retrain"):
         load_model(copy)
+
+
+@pytest.mark.slow
+def test_layout_features_see_text_with_the_bundled_detector() -> None:
+    page = synthetic_page(8, 480, 360)
+    blank = np.full_like(page, 235)
+    names = feature_names("layout-v1")
+    with_text = extract_features(page, "layout-v1")
+    without = extract_features(blank, "layout-v1")
+    assert with_text.shape == (len(names),) and names[: len(feature_names())] == feature_names()
+    i = names.index("text_area_share")
+    assert with_text[i] > without[i]
