@@ -1,0 +1,213 @@
+"""Box annotations for the region detector: Ground Truth object-detection manifests, Label Studio.
+
+Both parse to :class:`BoxItem` (an image reference and its boxes in *pixels* of the image as
+displayed, that is after its EXIF orientation is applied). Malformed input raises
+:class:`~ocrprep.errors.DatasetError` naming the line (or task) and the field.
+
+Ground Truth object detection, one JSON object per line::
+
+    {"source-ref": "s3://b/1.jpg",
+     "boxes": {"image_size": [{"width": 800, "height": 1200, "depth": 3}],
+               "annotations": [{"class_id": 0, "left": 10, "top": 20, "width": 100, "height": 40}]},
+     "boxes-metadata": {"class-map": {"0": "total"}, "type": "groundtruth/object-detection"}}
+
+Label Studio JSON export: a list of tasks whose ``annotations[].result[]`` hold
+``rectanglelabels`` with ``value.x/y/width/height`` in percent of ``original_width/height``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from ocrprep.errors import DatasetError
+
+__all__ = ["Box", "BoxItem", "load_rgb", "parse_detection_manifest", "parse_label_studio_boxes"]
+
+
+@dataclass(frozen=True)
+class Box:
+    """One labelled box in pixels (left, top, width, height)."""
+
+    label: str
+    left: float
+    top: float
+    width: float
+    height: float
+
+    def xyxy(self) -> tuple[float, float, float, float]:
+        return self.left, self.top, self.left + self.width, self.top + self.height
+
+
+@dataclass(frozen=True)
+class BoxItem:
+    """An image reference with its boxes; ``size`` is (width, height) when the source gave it."""
+
+    ref: str
+    boxes: tuple[Box, ...]
+    size: tuple[int, int] | None = None
+
+
+def _resolve(ref: str, root: str) -> str:
+    if not root or "://" in ref or ref.startswith("/"):
+        return ref
+    return f"{root.rstrip('/')}/{ref}"
+
+
+def _number(obj: dict[str, Any], key: str, where: str) -> float:
+    value = obj.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise DatasetError(f"{where}: field {key!r} must be a number, got {value!r}")
+    return float(value)
+
+
+def parse_detection_manifest(text: str, *, root: str = "", source: str = "manifest") -> list[BoxItem]:
+    """Parse a Ground Truth object-detection manifest (JSON lines).
+
+    The label attribute is the key whose value holds ``annotations``; its ``<attr>-metadata``
+    gives the ``class-map`` (class ids without an entry are named by their id).
+
+    Raises
+    ------
+    DatasetError
+        On a line that is not JSON or lacks a field, with the line number and the field.
+
+    Examples
+    --------
+    >>> line = ('{"source-ref": "a.jpg", "b": {"image_size": [{"width": 10, "height": 20}], '
+    ...         '"annotations": [{"class_id": 0, "left": 1, "top": 2, "width": 3, "height": 4}]}, '
+    ...         '"b-metadata": {"class-map": {"0": "total"}}}')
+    >>> item = parse_detection_manifest(line)[0]
+    >>> item.size, item.boxes[0].label, item.boxes[0].xyxy()
+    ((10, 20), 'total', (1.0, 2.0, 4.0, 6.0))
+    """
+    items = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if not raw.strip():
+            continue
+        where = f"{source} line {number}"
+        try:
+            record = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise DatasetError(f"{where}: not valid JSON ({exc.msg})") from exc
+        if not isinstance(record, dict):
+            raise DatasetError(f"{where}: a line must be a JSON object")
+        ref = record.get("source-ref")
+        if not isinstance(ref, str) or not ref:
+            raise DatasetError(f"{where}: field 'source-ref' is missing or not a string")
+        attrs = [k for k, v in record.items() if isinstance(v, dict) and "annotations" in v]
+        if len(attrs) != 1:
+            raise DatasetError(
+                f"{where}: expected one label attribute holding 'annotations', found {attrs or 'none'}"
+            )
+        attr = attrs[0]
+        body = record[attr]
+        metadata = record.get(f"{attr}-metadata", {})
+        class_map = metadata.get("class-map", {}) if isinstance(metadata, dict) else {}
+        if not isinstance(class_map, dict):
+            raise DatasetError(f"{where}: field '{attr}-metadata.class-map' must be an object")
+        size = None
+        sizes = body.get("image_size")
+        if sizes is not None:
+            if not isinstance(sizes, list) or not sizes or not isinstance(sizes[0], dict):
+                raise DatasetError(f"{where}: field '{attr}.image_size' must be a list of objects")
+            size = (
+                int(_number(sizes[0], "width", f"{where}: {attr}.image_size[0]")),
+                int(_number(sizes[0], "height", f"{where}: {attr}.image_size[0]")),
+            )
+        annotations = body["annotations"]
+        if not isinstance(annotations, list):
+            raise DatasetError(f"{where}: field '{attr}.annotations' must be a list")
+        boxes = []
+        for index, ann in enumerate(annotations):
+            at = f"{where}: {attr}.annotations[{index}]"
+            if not isinstance(ann, dict):
+                raise DatasetError(f"{at} must be an object")
+            class_id = ann.get("class_id")
+            if isinstance(class_id, bool) or not isinstance(class_id, int | str):
+                raise DatasetError(f"{at}: field 'class_id' is missing")
+            label = str(class_map.get(str(class_id), class_id))
+            left, top = _number(ann, "left", at), _number(ann, "top", at)
+            width, height = _number(ann, "width", at), _number(ann, "height", at)
+            if width <= 0 or height <= 0:
+                raise DatasetError(f"{at}: 'width' and 'height' must be positive")
+            boxes.append(Box(label, left, top, width, height))
+        items.append(BoxItem(_resolve(ref, root), tuple(boxes), size))
+    return items
+
+
+def parse_label_studio_boxes(text: str, *, root: str = "", source: str = "export") -> list[BoxItem]:
+    """Parse a Label Studio JSON export of ``rectanglelabels`` (percent coordinates).
+
+    Coordinates are percent of the image as Label Studio displays it, which applies the EXIF
+    orientation; :func:`load_rgb` loads images the same way, so the pixel boxes match.
+
+    Examples
+    --------
+    >>> export = ('[{"data": {"image": "x.png"}, "annotations": [{"result": [{"type": '
+    ...           '"rectanglelabels", "original_width": 200, "original_height": 100, "value": '
+    ...           '{"x": 10, "y": 20, "width": 50, "height": 10, "rectanglelabels": ["logo"]}}]}]}]')
+    >>> parse_label_studio_boxes(export)[0].boxes[0]
+    Box(label='logo', left=20.0, top=20.0, width=100.0, height=10.0)
+    """
+    try:
+        tasks = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DatasetError(f"{source}: not valid JSON ({exc.msg} at line {exc.lineno})") from exc
+    if isinstance(tasks, dict):
+        tasks = [tasks]
+    if not isinstance(tasks, list):
+        raise DatasetError(f"{source}: expected a list of tasks")
+    items = []
+    for t_index, task in enumerate(tasks):
+        where = f"{source} task {t_index}"
+        if not isinstance(task, dict):
+            raise DatasetError(f"{where}: a task must be an object")
+        data = task.get("data")
+        image = data.get("image") if isinstance(data, dict) else None
+        if not isinstance(image, str) or not image:
+            raise DatasetError(f"{where}: field 'data.image' is missing")
+        if image.startswith("/data/local-files/?d="):
+            image = image.split("=", 1)[1]
+        annotations = task.get("annotations", task.get("completions", []))
+        if not isinstance(annotations, list):
+            raise DatasetError(f"{where}: field 'annotations' must be a list")
+        boxes: list[Box] = []
+        size = None
+        for a_index, annotation in enumerate(annotations):
+            results = annotation.get("result", []) if isinstance(annotation, dict) else None
+            if not isinstance(results, list):
+                raise DatasetError(f"{where}: field 'annotations[{a_index}].result' must be a list")
+            for r_index, result in enumerate(results):
+                at = f"{where}: annotations[{a_index}].result[{r_index}]"
+                if not isinstance(result, dict) or result.get("type") != "rectanglelabels":
+                    continue
+                value = result.get("value")
+                if not isinstance(value, dict):
+                    raise DatasetError(f"{at}: field 'value' is missing")
+                labels = value.get("rectanglelabels")
+                if not isinstance(labels, list) or not labels:
+                    raise DatasetError(f"{at}: field 'value.rectanglelabels' is missing")
+                ow = _number(result, "original_width", at)
+                oh = _number(result, "original_height", at)
+                size = (int(ow), int(oh))
+                x, y = _number(value, "x", at), _number(value, "y", at)
+                w, h = _number(value, "width", at), _number(value, "height", at)
+                if abs(float(value.get("rotation", 0) or 0)) > 1e-6:
+                    raise DatasetError(f"{at}: rotated rectangles are not supported (value.rotation)")
+                boxes.append(Box(str(labels[0]), x * ow / 100, y * oh / 100, w * ow / 100, h * oh / 100))
+        items.append(BoxItem(_resolve(image, root), tuple(boxes), size))
+    return items
+
+
+def load_rgb(path: str) -> np.ndarray:
+    """An image file as RGB uint8 with its EXIF orientation applied (as annotators saw it)."""
+    try:
+        with Image.open(path) as img:
+            return np.asarray(ImageOps.exif_transpose(img).convert("RGB"))
+    except (OSError, ValueError) as exc:
+        raise DatasetError(f"cannot read image {path}: {exc}") from exc
