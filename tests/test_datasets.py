@@ -238,3 +238,15 @@ def test_group_of() -> None:
 def test_parse_ground_truth_is_usable_without_files() -> None:
     items = parse_ground_truth([json.dumps(_gt_line("s3://b/k.png", "invoice", 2))])
     assert items[0].label == "invoice" and items[0].group == "k"
+
+
+def test_folder_dataset_from_an_object_store_prefix() -> None:
+    from ocrprep import storage
+
+    for key in ("good/a.png", "good/b.png", "bad/blur__a__severe.png", "readme.txt"):
+        storage.write_bytes(f"mem://datasets-test/set1/{key}", b"x")
+    dataset = load_dataset("mem://datasets-test/set1")
+    assert dataset.format == "folder"
+    assert dataset.counts() == {"bad": 1, "good": 2}
+    assert all(item.ref.startswith("mem://datasets-test/set1/") for item in dataset.items)
+    assert {i.group for i in dataset.items} == {"a", "b"}

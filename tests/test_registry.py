@@ -186,3 +186,21 @@ def test_background_training_completes_and_survives_a_new_registry_object(
     assert found.status == Status.TRAINING_COMPLETED, found.status_message
     assert found.f1_score is not None
     assert (Path(found.path) / "model.txt").is_file()
+
+
+def test_failed_training_records_the_reason(settings: Settings, tmp_path: Path) -> None:
+    from _models_support import make_tiny_dataset
+
+    from ocrprep.errors import DatasetError
+    from ocrprep.models.jobs import TrainRequest, start_training
+
+    data = make_tiny_dataset(tmp_path / "one-label", pages=3)
+    for path in (data / "bad").iterdir():
+        path.unlink()
+    (data / "bad").rmdir()
+    request = TrainRequest(datasets=(str(data),), project="fails", params=TINY_PARAMS)
+    with pytest.raises(DatasetError):
+        start_training(settings, request, wait=True)
+    found = Registry.from_settings(settings).get("fails", 1)
+    assert found.status == Status.TRAINING_FAILED
+    assert found.status_message.startswith("DatasetError:")
