@@ -70,6 +70,7 @@ def create_app(
     from ocrprep import __version__
     from ocrprep.server import (
         routes_admin,
+        routes_datasets,
         routes_labelling,
         routes_models,
         routes_pages,
@@ -105,7 +106,8 @@ def create_app(
         spool=UploadSpool(),
         limiter=anyio.CapacityLimiter(options.threads()),
     )
-    for module in (routes_admin, routes_process, routes_models, routes_labelling, routes_pages):
+    for module in (routes_admin, routes_process, routes_models, routes_datasets, routes_labelling,
+                   routes_pages):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 

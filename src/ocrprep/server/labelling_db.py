@@ -282,7 +282,7 @@ class LabellingStore:
             return _job_info(row, tuple(uris))
 
     def list_jobs(self) -> list[tuple[JobInfo, int, int]]:
-        """Every job with its number of annotations and of distinct annotated images."""
+        """Every job with its number of answers (one per image and worker) and of answered images."""
         with session_scope(self.url) as session:
             rows = session.scalars(select(JobRow).order_by(JobRow.id)).all()
             out = []
@@ -290,10 +290,12 @@ class LabellingStore:
                 uris = session.scalars(
                     select(ImageRow.uri).where(ImageRow.job_id == row.id).order_by(ImageRow.idx)
                 ).all()
-                answers = session.scalars(
-                    select(AnnotationRow.image_idx).where(AnnotationRow.job_id == row.id)
+                pairs = session.execute(
+                    select(AnnotationRow.image_idx, AnnotationRow.worker)
+                    .where(AnnotationRow.job_id == row.id)
+                    .distinct()
                 ).all()
-                out.append((_job_info(row, tuple(uris)), len(answers), len(set(answers))))
+                out.append((_job_info(row, tuple(uris)), len(pairs), len({i for i, _ in pairs})))
             return out
 
     def delete_job(self, job_id: int) -> None:

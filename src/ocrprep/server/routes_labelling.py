@@ -45,6 +45,7 @@ class JobRequest(BaseModel):
     name: str = Field(..., description="Job name; also the manifest's label attribute.")
     source: str | None = Field(None, description="Folder, file:// or s3:// prefix to list images from.")
     images: list[str] | None = Field(None, description="Or an explicit list of image URIs.")
+    dataset: str | None = Field(None, description="Or a dataset: manifest or saved dataset name.")
     kind: Literal["classification", "boxes"] = "classification"
     labels: list[str] | None = Field(
         None, description="Classes (keys 1-9 pick the first nine); default good, bad."
@@ -151,17 +152,24 @@ def _summary(state: AppState, job_id: int) -> dict[str, Any]:
              summary="Create a labelling job from a folder, an S3 prefix or a list of URIs")
 async def create_job(request: Request, body: JobRequest) -> dict[str, Any]:
     state = app_state(request)
-    if (body.source is None) == (body.images is None):
-        raise MalformedRequest("give exactly one of 'source' (a folder or prefix) or 'images'")
+    if sum(x is not None for x in (body.source, body.images, body.dataset)) != 1:
+        raise MalformedRequest(
+            "give exactly one of 'source' (a folder or prefix), 'images' or 'dataset'"
+        )
 
     def work() -> dict[str, Any]:
-        images = body.images if body.images is not None else state.services.list_images(
-            str(body.source), state.settings
-        )
+        if body.images is not None:
+            images = body.images
+        elif body.dataset is not None:
+            dataset = state.services.load_dataset(state.settings, body.dataset, {})
+            images = [item.ref for item in dataset.items]
+        else:
+            images = state.services.list_images(str(body.source), state.settings)
         if len(images) > MAX_IMAGES:
             raise MalformedRequest(f"a job holds at most {MAX_IMAGES} images, got {len(images)}")
         job = _job_from(body, list(images))
-        info = state.store.create_job(job, source=body.source or "", created_by=request.state.principal.name)
+        info = state.store.create_job(job, source=body.source or body.dataset or "",
+                                      created_by=request.state.principal.name)
         return info.to_dict()
 
     return await blocking(request, work)

@@ -18,6 +18,21 @@ router = APIRouter(dependencies=[Depends(needs("read"))])
 admin = [Depends(needs("admin"))]
 
 
+class TrainBody(BaseModel):
+    """Train a new version of the project from labelled data (folder names or a manifest)."""
+
+    model_config = ConfigDict(extra="forbid")
+    datasets: list[str] = Field(..., min_length=1, description="Folders, S3 prefixes, manifests "
+                                "(a labelling job's output manifest too) or saved dataset names.")
+    test_datasets: list[str] = Field(default_factory=list, description="Explicit test data.")
+    format: str = Field("auto", description="auto, folder, groundtruth, rekognition, labelstudio.")
+    attribute: str | None = Field(None, description="The manifest's label attribute.")
+    allow_missing: bool = False
+    params: dict[str, Any] = Field(default_factory=dict, description="TrainingParams fields "
+                                   "(seed, feature_set, num_boost_round, ...).")
+    wait: bool = Field(False, description="Train within the call; default: in the background.")
+
+
 class ParameterValue(BaseModel):
     """A parameter's new value."""
 
@@ -72,6 +87,17 @@ async def describe_version(request: Request, project: str, version: int) -> dict
         return {**found.to_dict(), "evaluation": read_evaluation(found.path)}
 
     return await blocking(request, work)
+
+
+@router.post("/v1/projects/{project}/versions", tags=["models"], dependencies=admin,
+             status_code=202, summary="Train a new version (in the background unless wait)")
+async def train(request: Request, project: str, body: TrainBody) -> dict[str, Any]:
+    """Returns the version in ``TRAINING_IN_PROGRESS`` (its ``status_message`` tells the
+    progress; follow it with ``GET .../versions/{version}``), or finished with ``wait``."""
+    state = app_state(request)
+    payload = {**body.model_dump(exclude={"wait"}), "project": project}
+    version = await blocking(request, state.services.train, state.settings, payload, body.wait)
+    return version.to_dict()
 
 
 @router.post("/v1/projects/{project}/versions/{version}/start", tags=["models"],

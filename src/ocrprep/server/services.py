@@ -92,6 +92,55 @@ def _start_model(settings: Settings, ref: str) -> Any:
     return start_model(settings, ref)
 
 
+def _train(settings: Settings, body: dict[str, Any], wait: bool) -> Any:
+    from ocrprep.models.jobs import TrainRequest, start_training
+    from ocrprep.models.training import TrainingParams
+
+    try:
+        params = TrainingParams(**body.get("params", {}))
+    except TypeError as exc:
+        from ocrprep.errors import MalformedRequest
+
+        raise MalformedRequest(f"invalid training params: {exc}") from exc
+    request = TrainRequest(
+        datasets=tuple(body["datasets"]), project=body["project"],
+        test_datasets=tuple(body.get("test_datasets") or ()), format=body.get("format", "auto"),
+        attribute=body.get("attribute"), allow_missing=bool(body.get("allow_missing")),
+        params=params,
+    )
+    return start_training(settings, request, wait=wait)
+
+
+def _load_dataset(settings: Settings, source: str, options: dict[str, Any]) -> Any:
+    from ocrprep.datasets import load_dataset
+    from ocrprep.models.jobs import resolve_source
+
+    return load_dataset(resolve_source(settings, source), settings=settings, **options)
+
+
+def _save_dataset(settings: Settings, name: str, dataset: Any) -> str:
+    from ocrprep.datasets import export_ground_truth
+    from ocrprep.errors import StorageError
+    from ocrprep.models.jobs import dataset_store
+    from ocrprep.registry import check_name
+
+    check_name(name)
+    target = dataset_store(settings) / f"{name}.manifest"
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(export_ground_truth(dataset, job_name=name))
+    except OSError as exc:
+        raise StorageError(f"cannot write {target}: {exc}") from exc
+    return str(target)
+
+
+def _list_datasets(settings: Settings) -> list[str]:
+    from ocrprep.models.jobs import dataset_store
+
+    folder = dataset_store(settings)
+    return sorted(p.stem for p in folder.glob("*.manifest")) if folder.is_dir() else []
+
+
 def _params(settings: Settings) -> Any:
     from ocrprep.params import ParameterStore
 
@@ -115,6 +164,10 @@ class Services:
     registry: Callable[[Settings], Any] = _registry
     params: Callable[[Settings], Any] = _params
     start_model: Callable[[Settings, str], Any] = _start_model
+    train: Callable[[Settings, dict[str, Any], bool], Any] = _train
+    load_dataset: Callable[[Settings, str, dict[str, Any]], Any] = _load_dataset
+    save_dataset: Callable[[Settings, str, Any], str] = _save_dataset
+    list_datasets: Callable[[Settings], list[str]] = _list_datasets
 
 
 def default_services() -> Services:

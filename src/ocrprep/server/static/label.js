@@ -45,10 +45,13 @@ function fill(fromStart = false) {
   if (S.queue.length >= 3 && !fromStart) return Promise.resolve();
   const indices = [...knownImages()];
   const after = fromStart || !indices.length ? -1 : Math.max(...indices);
-  S.loading = api(`/v1/work/next?count=${Math.max(1, 4 - S.queue.length)}&after=${after}`)
+  // after the answers in flight, so the server does not offer an image just answered
+  S.loading = S.chain.then(() => api(`/v1/work/next?count=${Math.max(1, 4 - S.queue.length)}&after=${after}`))
     .then((r) => {
       const known = knownImages();
-      for (const entry of r.images) if (!known.has(entry.image)) S.queue.push(prefetch(entry));
+      for (const entry of r.images) {
+        if (!known.has(entry.image) && !S.answers.has(entry.image)) S.queue.push(prefetch(entry));
+      }
       S.exhausted = r.images.length === 0;
     })
     .catch((error) => message(error.message))
