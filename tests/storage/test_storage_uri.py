@@ -28,6 +28,7 @@ from ocrprep.storage import Location, join, parse_uri
         ("s3://bucket/in/", Location("s3", "bucket", "in/")),
         ("s3://bucket/../../etc/passwd", Location("s3", "bucket", "../../etc/passwd")),
         ("mem://box/k?x=1", Location("mem", "box", "k?x=1")),
+        ("notes:2024/a.jpg", Location("file", key="notes:2024/a.jpg", path=Path("notes:2024/a.jpg"), bare=True)),
         ("https://example.org/a.jpg?sig=1", Location("https", "example.org", "/a.jpg?sig=1")),
     ],
 )
@@ -46,6 +47,9 @@ def test_accepted_forms(uri: str, expected: Location) -> None:
         ("s3://bad bucket/key", "bucket"),
         ("https:///path", "no host"),
         ("a\x00b", "NUL"),
+        ("s3:/bucket/key", "without '//': write s3://bucket/key"),
+        ("s3:bucket/key", "without '//'"),
+        ("file:/etc/passwd", "without '//'"),
     ],
 )
 def test_refused_forms(uri: str, message: str) -> None:

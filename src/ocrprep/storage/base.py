@@ -43,6 +43,7 @@ Data = bytes | bytearray | memoryview | Iterable[bytes]
 """What ``write`` accepts: bytes, or an iterable of byte chunks (streamed to the store)."""
 
 _SCHEME_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+_NEAR_SCHEME_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+):/?(?!/)")
 _VERSION_RE = re.compile(r"\?versionId=([^&?#/]+)$")
 _BUCKET_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$")
 
@@ -153,6 +154,13 @@ def parse_uri(uri: str | os.PathLike[str]) -> Location:
         raise MalformedRequest("empty URI or path" if not uri else "a URI must not contain NUL")
     match = _SCHEME_RE.match(uri)
     if match is None:
+        typo = _NEAR_SCHEME_RE.match(uri)
+        if typo is not None and typo.group(1).lower() in SCHEMES:
+            scheme = typo.group(1).lower()
+            raise MalformedRequest(
+                f"{uri!r} looks like a {scheme} URI without '//': write {scheme}://"
+                f"{uri[typo.end():].lstrip('/')}"
+            )
         return Location("file", key=uri, path=Path(uri), bare=True)
     scheme = match.group(1).lower()
     rest = uri[match.end() :]
