@@ -556,3 +556,11 @@ def test_reduced_decode_has_the_shape_of_a_full_decode_downsized(shape: tuple[in
     assert abs(reduced.shape[0] - expected[0]) + abs(reduced.shape[1] - expected[1]) <= 1
     longer, shorter = max(shape), min(shape)
     assert min(reduced.shape[:2]) == max(1, round(shorter * max_side / longer))
+
+
+def test_numpy_integers_are_accepted_and_other_types_refused() -> None:
+    data = encode_image(page(), "png")
+    assert decode_image(data, max_side=np.int64(60), page=np.int32(0)).shape == (45, 60, 3)
+    for bad in ({"max_side": 1.5}, {"page": "0"}, {"page": True}):
+        with pytest.raises(MalformedRequest):
+            decode_image(data, **bad)  # type: ignore[arg-type]

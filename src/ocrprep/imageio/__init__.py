@@ -21,6 +21,7 @@ raised anyway (another library restored the guard) is translated to
 from __future__ import annotations
 
 import io
+import operator
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -204,9 +205,19 @@ def _check_pixels(width: int, height: int, limits: ImageLimits, where: str) -> N
         )
 
 
+def _integer(value: object, name: str) -> int:
+    """``value`` as an int (numpy integers accepted); ``MalformedRequest`` otherwise."""
+    if isinstance(value, bool):
+        raise MalformedRequest(f"{name} must be an integer, not {value!r}")
+    try:
+        return operator.index(value)  # type: ignore[arg-type]
+    except TypeError as exc:
+        raise MalformedRequest(f"{name} must be an integer, not {value!r}") from exc
+
+
 def _select_page(image: Image.Image, fmt: str, page: int) -> int:
     pages = _page_count(image, fmt)
-    if not isinstance(page, int) or page < 0 or page >= pages:
+    if page < 0 or page >= pages:
         plural = "page" if pages == 1 else "pages"
         raise MalformedRequest(
             f"page {page} does not exist: the {fmt} image has {pages} {plural} "
@@ -258,6 +269,7 @@ def probe_image(data: bytes, *, limits: ImageLimits | None = None, page: int = 0
     ImageInfo(format='PNG', width=3, height=2, pages=1, mode='RGB', orientation=1)
     """
     limits = limits or ImageLimits()
+    page = _integer(page, "page")
     with _translated("cannot read the image header"):
         image = _open(data, limits)
         with image:
@@ -343,8 +355,11 @@ def decode_image_with_info(
     ((20, 30, 3), (60, 40))
     """
     limits = limits or ImageLimits()
-    if max_side is not None and (not isinstance(max_side, int) or max_side < 1):
-        raise MalformedRequest(f"max_side must be a positive integer, not {max_side!r}")
+    if max_side is not None:
+        max_side = _integer(max_side, "max_side")
+        if max_side < 1:
+            raise MalformedRequest(f"max_side must be a positive integer, not {max_side!r}")
+    page = _integer(page, "page")
     with _translated("cannot decode the image"):
         image = _open(data, limits)
         with image:
