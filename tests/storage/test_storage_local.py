@@ -201,3 +201,21 @@ def test_stat_reports_size_and_changes_etag(root: Path) -> None:
     assert first.size == 5 and first.uri == target and first.modified is not None
     storage.write_bytes(target, b"123456", opts(root))
     assert storage.stat(target, opts(root)).etag != first.etag
+
+
+def test_concurrent_writers_leave_one_complete_version(root: Path) -> None:
+    import threading
+
+    target = str(root / "same.png")
+    payloads = [bytes([i]) * 300_000 for i in range(8)]
+
+    def write(data: bytes) -> None:
+        storage.write_bytes(target, [data[:100_000], data[100_000:]], opts(root))
+
+    threads = [threading.Thread(target=write, args=(p,)) for p in payloads]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert storage.read_bytes(target, opts(root)) in payloads
+    assert leftovers(root) == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -136,3 +137,28 @@ def test_content_type_is_guessed_from_the_key(s3_endpoint: str, options: Storage
     storage.write_bytes(f"s3://{bucket}/out/a.png", b"x", options)
     head = s3_client(s3_endpoint).head_object(Bucket=bucket, Key="out/a.png")
     assert head["ContentType"] == "image/png"
+
+
+def test_failed_data_source_stores_nothing(s3_endpoint: str, options: StorageOptions) -> None:  # noqa: F811
+    bucket = make_bucket(s3_endpoint)
+
+    def chunks() -> Iterator[bytes]:
+        yield b"part"
+        raise RuntimeError("encoder failed")
+
+    with pytest.raises(RuntimeError):
+        storage.write_bytes(f"s3://{bucket}/f.png", chunks(), options)
+    assert not storage.exists(f"s3://{bucket}/f.png", options)
+
+
+def test_load_image_reads_through_s3(s3_endpoint: str) -> None:  # noqa: F811
+    import numpy as np
+
+    from ocrprep.config import Settings
+    from ocrprep.imageio import encode_image, load_image
+
+    bucket = make_bucket(s3_endpoint)
+    image = np.random.default_rng(3).integers(0, 255, (30, 40, 3), dtype=np.uint8)
+    settings = Settings(storage=StorageOptions(s3_endpoint_url=s3_endpoint))
+    storage.write_bytes(f"s3://{bucket}/img.png", encode_image(image), settings.storage)
+    np.testing.assert_array_equal(load_image(f"s3://{bucket}/img.png", settings=settings), image)
