@@ -23,6 +23,7 @@ Measurements (units in brackets):
 ``occluded``      share of the text area under a smooth, non-paper object (0..1)
 ``text_cut``      character-like components sliced by the worst frame side
 ``margin``        smallest distance from the text to a frame side, in glyph heights
+``cut_span``      share of a frame side's text extent along which characters are sliced (0..1)
 ``skew``          dominant text-line angle, degrees counter-clockwise (-45..45)
 ``vertical``      share of text lines running vertically (0..1; 90/270 rotation)
 ``upside_down``   share of baseline marks (periods, commas) found at the top of lines (0..1)
@@ -35,7 +36,7 @@ import math
 import cv2
 import numpy as np
 
-from ocrprep.quality.text import to_gray
+from ocrprep.quality.text import glyph_filter, glyph_height, ink_mask, to_gray
 
 __all__ = ["MEASURES", "WORK_SIDE", "measure"]
 
@@ -57,6 +58,7 @@ MEASURES: tuple[str, ...] = (
     "occluded",
     "text_cut",
     "margin",
+    "cut_span",
     "skew",
     "vertical",
     "upside_down",
@@ -131,35 +133,16 @@ class _Measurer:
         self._levels()
         self._cutoff()
         self._lines()
-        self._upside_down()
         return self.out
 
     # -- ink and glyphs ------------------------------------------------------------------
 
     def _ink(self) -> None:
-        work = self.work
-        block = max(15, (min(self.h, self.w) // 16) | 1)
-        mean = cv2.blur(work, (block, block), borderType=cv2.BORDER_REPLICATE)
-        # the offset grows with the local level, so faint text on bright paper still counts
-        offset = np.maximum(cv2.convertScaleAbs(mean, alpha=1 / 16.0), 8)
-        self.ink = cv2.subtract(mean, work) > offset
-        ink_u8 = self.ink.view(np.uint8)
-        _, _, stats, _ = cv2.connectedComponentsWithStats(ink_u8, connectivity=8)
+        self.ink = ink_mask(self.work)
+        _, _, stats, _ = cv2.connectedComponentsWithStats(self.ink.view(np.uint8), connectivity=8)
         self.stats = stats[1:]
-        s = self.stats
-        w, h, area = s[:, 2], s[:, 3], s[:, 4]
-        keep = (
-            (h >= 3) & (h <= max(4, self.h // 8)) & (w <= 4 * h + 2) & (w <= self.w // 4 + 2)
-            & (area >= 0.08 * w * h) & (area <= 0.95 * w * h + 1)
-        )
-        self.boxes = s[keep, :4]
-        if self.boxes.shape[0]:
-            hts = self.boxes[:, 3]
-            # characters broken into pieces (dot-matrix, faded print) pull the median down:
-            # judge the size by the upper part of the distribution
-            self.hc = float(max(3.0, np.percentile(hts, 70)))
-        else:
-            self.hc = 0.0
+        self.boxes = self.stats[glyph_filter(self.stats, (self.h, self.w)), :4]
+        self.hc = max(3.0, glyph_height(self.boxes[:, 3])) if self.boxes.shape[0] else 0.0
 
     def _noise(self) -> None:
         # Immerkaer: the 3x3 kernel cancels smooth images; MAD of the residual is robust to edges
@@ -264,13 +247,23 @@ class _Measurer:
                 + int(ink_cells[y : y + h, max(0, x - span) : x].any())
                 + int(ink_cells[y : y + h, x + w : x + w + span].any())
             )
-            # an object over the text has text on three sides of it (two when it is large)
-            if sides >= 3 or (sides == 2 and a >= 0.08 * inside_cells):
+            # an object over the text is solid (fills its box, no ink inside) with text on three
+            # sides of it (two when it is large); shadowed paper between lines is not
+            box_ink = float(ink_cells[y : y + h, x : x + w].mean())
+            solid = a >= 0.45 * w * h and box_ink < 0.08
+            if solid and (sides >= 3 or (sides == 2 and a >= 0.08 * inside_cells)):
                 best = max(best, a / inside_cells)
         self.out["occluded"] = float(best)
 
     def _glare(self, bright: np.ndarray) -> None:
-        free = (bright & self.inside).view(np.uint8)
+        # a hole in the text: bright, ink-free cells with text on all four sides of them
+        ink = (self.g_ink > 0.02) & self.inside
+        left = np.maximum.accumulate(ink, axis=1)
+        right = np.maximum.accumulate(ink[:, ::-1], axis=1)[:, ::-1]
+        up = np.maximum.accumulate(ink, axis=0)
+        down = np.maximum.accumulate(ink[::-1], axis=0)[::-1]
+        sides = left.view(np.uint8) + right.view(np.uint8) + up.view(np.uint8) + down.view(np.uint8)
+        free = (bright & self.inside & (sides >= 3)).view(np.uint8)
         if not free.any():
             return
         dist = cv2.distanceTransform(np.pad(free, 1), cv2.DIST_L2, 3)
@@ -299,90 +292,99 @@ class _Measurer:
     def _cutoff(self) -> None:
         s = self.stats
         hc = self.hc
-        # sliced glyphs are shorter than whole ones: count ink pieces of glyph size on each side
-        ok = ((s[:, 3] >= 0.3 * hc) | (s[:, 2] >= 0.3 * hc)) & (s[:, 3] <= 3 * hc) & (s[:, 2] <= 3 * hc)
+        # sliced characters: glyph-sized, stroke-like (not solid) pieces touching a frame side
+        # over a short stretch (scanner borders and paper edges touch along long runs)
+        w, h, area = s[:, 2], s[:, 3], s[:, 4]
+        ok = (np.maximum(w, h) >= 0.3 * hc) & (h <= 1.6 * hc) & (w <= 2.0 * hc)
+        ok &= (area <= 0.75 * w * h) & (area >= 0.1 * w * h)
         c = s[ok]
-        counts = [
-            int((c[:, 1] == 0).sum()),
-            int((c[:, 1] + c[:, 3] >= self.h).sum()),
-            int((c[:, 0] == 0).sum()),
-            int((c[:, 0] + c[:, 2] >= self.w).sum()),
-        ]
-        self.out["text_cut"] = float(max(counts))
+        ink = self.ink
         t, b, lft, r = self.area
+        best_count, best_span = 0, 0.0
+        sides = (
+            (c[:, 1] == 0, ink[0, :], c[:, 0], c[:, 2], max(1, r - lft)),
+            (c[:, 1] + c[:, 3] >= self.h, ink[-1, :], c[:, 0], c[:, 2], max(1, r - lft)),
+            (c[:, 0] == 0, ink[:, 0], c[:, 1], c[:, 3], max(1, b - t)),
+            (c[:, 0] + c[:, 2] >= self.w, ink[:, -1], c[:, 1], c[:, 3], max(1, b - t)),
+        )
+        for touch, edge, pos, size, extent in sides:
+            idx = np.flatnonzero(touch)
+            if idx.size == 0:
+                continue
+            contact = np.array([int(edge[pos[i] : pos[i] + size[i]].sum()) for i in idx])
+            keep = (contact >= 1) & (contact <= 0.9 * hc)
+            count = int(keep.sum())
+            if count == 0:
+                continue
+            starts, ends = pos[idx][keep], (pos[idx] + size[idx])[keep]
+            span = float(ends.max() - starts.min()) / extent if count >= 2 else 0.0
+            if count > best_count:
+                best_count = count
+            best_span = max(best_span, min(1.0, span))
+        self.out["text_cut"] = float(best_count)
+        self.out["cut_span"] = best_span
         margins = [t, self.h - b, lft, self.w - r]
         self.out["margin"] = max(0.0, float(min(margins))) / hc
 
     # -- text lines: skew, rotation --------------------------------------------------------
 
     def _lines(self) -> None:
-        words = cv2.morphologyEx((self.g_ink > 0.08).view(np.uint8), cv2.MORPH_CLOSE, np.ones((2, 2), np.uint8))
-        n, labels, stats, _ = cv2.connectedComponentsWithStats(words, connectivity=8)
-        if n <= 1:
-            return
-        ys, xs = np.nonzero(labels)
-        lab = labels[ys, xs]
-        cnt = np.maximum(np.bincount(lab, minlength=n), 1).astype(np.float64)
-        mx = np.bincount(lab, xs, n) / cnt
-        my = np.bincount(lab, ys, n) / cnt
-        dx = xs - mx[lab]
-        dy = ys - my[lab]
-        mu20 = np.bincount(lab, dx * dx, n) / cnt + 1 / 12
-        mu02 = np.bincount(lab, dy * dy, n) / cnt + 1 / 12
-        mu11 = np.bincount(lab, dx * dy, n) / cnt
-        common = np.sqrt(4 * mu11**2 + (mu20 - mu02) ** 2)
-        l1 = (mu20 + mu02 + common) / 2
-        l2 = np.maximum((mu20 + mu02 - common) / 2, 1e-6)
-        elong = np.sqrt(l1 / l2)
-        length = 4 * np.sqrt(l1) * self.cell
-        ok = (elong >= 3.0) & (length >= 3 * self.hc)
-        ok[0] = False
-        if ok.sum() < 3:
-            return
-        theta = 0.5 * np.degrees(np.arctan2(2 * mu11[ok], mu20[ok] - mu02[ok]))  # image y down
-        weight = length[ok]
-        vertical = np.abs(theta) > 45
-        self.out["vertical"] = float(weight[vertical].sum() / weight.sum())
-        if self.out["vertical"] > 0.5:
-            angles = np.where(theta[vertical] > 0, 90 - theta[vertical], -90 - theta[vertical])
-            self.out["skew"] = _weighted_median(angles, weight[vertical])
-        else:
-            self.out["skew"] = _weighted_median(-theta[~vertical], weight[~vertical])
+        """Line angle by projection profiles of glyph baselines; orientation by baseline vs top line.
 
-    def _upside_down(self) -> None:
-        boxes = self.boxes
-        hc = self.hc
-        h = boxes[:, 3]
-        full = boxes[(h >= 0.75 * hc) & (h <= 1.5 * hc)]
-        if self.out["vertical"] > 0.5 or abs(self.out["skew"]) > 10 or full.shape[0] < 10:
-            return
-        # small round marks: periods, commas, i-dots
+        Glyph bottoms projected across the text lines pile up in narrow peaks at the right angle
+        (the sum of squared bin counts is largest). Upright Latin print has a straighter baseline
+        than top line (x-height and capital letters, periods and commas on the baseline), so
+        comparing the two profiles tells upright from upside down.
+        """
         s = self.stats
-        mark = (s[:, 3] <= 0.35 * hc) & (s[:, 2] <= 0.45 * hc) & (s[:, 4] >= 2)
-        mark &= (s[:, 2] <= 2.5 * s[:, 3]) & (s[:, 3] <= 2.5 * s[:, 2])
-        marks = s[mark]
-        if marks.shape[0] < 5:
+        hc = self.hc
+        h = s[:, 3]
+        parts = s[(h >= 0.15 * hc) & (h <= 1.6 * hc) & (s[:, 2] <= 3 * hc)]
+        if parts.shape[0] < _EMPTY_TEXT:
             return
-        marks = marks[:: max(1, marks.shape[0] // 150)]
-        mcx = marks[:, 0] + marks[:, 2] / 2
-        mcy = marks[:, 1] + marks[:, 3] / 2
-        fx0 = full[:, 0].astype(np.float32)
-        fx1 = fx0 + full[:, 2]
-        fy0 = full[:, 1].astype(np.float32)
-        fy1 = fy0 + full[:, 3]
-        # a neighbour: a whole glyph beside the mark whose rows contain it
-        gap = np.maximum(fx0[None, :] - mcx[:, None], mcx[:, None] - fx1[None, :])
-        pair = (gap < 0.8 * hc) & (mcy[:, None] >= fy0[None, :] - 0.1 * hc) & (mcy[:, None] <= fy1[None, :] + 0.1 * hc)
-        has = pair.any(axis=1)
-        if has.sum() < 5:
-            return
-        # position of the mark within its nearest neighbour's height: 0 top, 1 bottom
-        nearest = np.argmin(np.where(pair, gap, np.inf), axis=1)[has]
-        pos = (mcy[has] - fy0[nearest]) / np.maximum(1.0, fy1[nearest] - fy0[nearest])
-        top = int((pos < 0.3).sum())
-        bottom = int((pos > 0.7).sum())
-        if top + bottom >= 5:
-            self.out["upside_down"] = top / (top + bottom)
+        if parts.shape[0] > 1500:
+            parts = parts[:: int(math.ceil(parts.shape[0] / 1500))]
+        cx = parts[:, 0] + parts[:, 2] / 2.0
+        bottom = (parts[:, 1] + parts[:, 3]).astype(np.float64)
+        top = parts[:, 1].astype(np.float64)
+        cy = (bottom + top) / 2.0
+        bin_width = max(1.0, hc / 4.0)
+        coarse = np.arange(-90.0, 90.0, 2.0)
+        scores = _profile_scores(cx, cy, coarse, bin_width)
+        best = float(coarse[int(np.argmax(scores))])
+        horizontal = np.abs(coarse) <= 44
+        s_h, s_v = float(scores[horizontal].max()), float(scores[~horizontal].max())
+        self.out["vertical"] = s_v / max(s_h, 1e-9)
+        fine = best + np.arange(-2.0, 2.01, 0.25)
+        angle = float(fine[int(np.argmax(_profile_scores(cx, bottom, fine, bin_width)))])
+        angle = (angle + 90.0) % 180.0 - 90.0
+        if abs(angle) > 45:  # the tilt of vertical lines from the nearest quarter turn
+            angle = angle - 90.0 if angle > 0 else angle + 90.0
+        self.out["skew"] = angle
+        if s_h >= s_v and abs(angle) <= 10:
+            at = np.array([angle])
+            sb = float(_profile_scores(cx, bottom, at, bin_width / 2, pair=False)[0])
+            st = float(_profile_scores(cx, top, at, bin_width / 2, pair=False)[0])
+            # 0 when the baseline is the straighter line (upright), growing when the top line is
+            self.out["upside_down"] = max(0.0, 10.0 * (st / max(sb + st, 1e-9) - 0.5))
+
+
+def _profile_scores(
+    x: np.ndarray, y: np.ndarray, angles: np.ndarray, bin_width: float, *, pair: bool = True
+) -> np.ndarray:
+    """Sharpness (sum of squared bin counts) of the projection of points across each angle."""
+    rad = np.radians(angles)[:, None]
+    proj = y[None, :] * np.cos(rad) + x[None, :] * np.sin(rad)
+    bins = np.floor((proj - proj.min(axis=1, keepdims=True)) / bin_width).astype(np.int64)
+    nb = int(bins.max()) + 1
+    flat = bins + np.arange(angles.size)[:, None] * nb
+    counts = np.bincount(flat.ravel(), minlength=angles.size * nb).reshape(angles.size, nb)
+    counts = counts.astype(np.float64)
+    if pair:  # add the neighbouring bin so a line split across two bins still counts as one peak
+        counts = counts[:, :-1] + counts[:, 1:] if nb > 1 else counts
+    # relative to points spread evenly over the projected range (1.0 = no structure)
+    used = bins.max(axis=1) + 1.0
+    return (counts**2).sum(axis=1) / max(1, x.size) ** 2 * used / (2.0 if pair else 1.0)
 
 
 def _quantile(values: np.ndarray, q: float) -> float:

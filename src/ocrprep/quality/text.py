@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-__all__ = ["Glyphs", "find_glyphs", "ink_mask", "paper_level", "to_gray"]
+__all__ = ["Glyphs", "find_glyphs", "glyph_filter", "glyph_height", "ink_mask", "paper_level", "to_gray"]
 
 
 def to_gray(image: np.ndarray) -> np.ndarray:
@@ -42,10 +42,12 @@ def paper_level(gray: np.ndarray) -> float:
     return float(np.percentile(gray[::step, ::step], 90))
 
 
-def ink_mask(gray: np.ndarray, *, block: int | None = None, offset: float = 12.0) -> np.ndarray:
+def ink_mask(gray: np.ndarray, *, block: int | None = None) -> np.ndarray:
     """Pixels clearly darker than their neighbourhood (ink), as a bool ``(H, W)`` mask.
 
-    A local-mean threshold (``gray < mean_block - offset``), robust to uneven lighting.
+    A local-mean threshold, ``gray < mean_block - max(6, mean_block / 20)``: robust to uneven
+    lighting, and the offset grows with the local level so paper grain is not ink while faint
+    print on bright paper still is.
 
     Examples
     --------
@@ -54,10 +56,40 @@ def ink_mask(gray: np.ndarray, *, block: int | None = None, offset: float = 12.0
     (True, False)
     """
     if block is None:
-        block = max(15, (min(gray.shape[:2]) // 20) | 1)
+        block = max(15, (min(gray.shape[:2]) // 16) | 1)
     block = max(3, block | 1)
-    mean = cv2.blur(gray, (block, block), borderType=cv2.BORDER_REPLICATE).astype(np.int16)
-    return gray.astype(np.int16) < mean - int(round(offset))
+    mean = cv2.blur(gray, (block, block), borderType=cv2.BORDER_REPLICATE)
+    offset = np.maximum(cv2.convertScaleAbs(mean, alpha=1 / 20.0), 6)
+    return cv2.subtract(mean, gray) > offset
+
+
+def glyph_filter(stats: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Which rows of ``connectedComponentsWithStats`` stats (x, y, w, h, area) look like characters.
+
+    Examples
+    --------
+    >>> glyph_filter(np.array([[0, 0, 6, 12, 40], [0, 0, 90, 3, 270]]), (200, 200)).tolist()
+    [True, False]
+    """
+    w, h, area = stats[:, 2], stats[:, 3], stats[:, 4]
+    return (
+        (h >= 3) & (h <= max(4, shape[0] // 8)) & (w <= 4 * h + 2) & (w <= shape[1] // 4 + 2)
+        & (area >= 0.08 * w * h) & (area <= 0.95 * w * h + 1)
+    )
+
+
+def glyph_height(heights: np.ndarray) -> float:
+    """The text size from glyph heights: the 70th percentile (0 when empty).
+
+    Characters broken into pieces (dot-matrix, faded print) and punctuation pull a median down, so
+    the size is judged by the upper part of the distribution.
+
+    Examples
+    --------
+    >>> glyph_height(np.array([2, 10, 10, 11, 12]))
+    11.0
+    """
+    return float(np.percentile(heights, 70)) if heights.size else 0.0
 
 
 @dataclass(frozen=True)
@@ -83,15 +115,13 @@ class Glyphs:
         return int(self.boxes.shape[0])
 
 
-def find_glyphs(mask: np.ndarray, *, min_height: int = 3) -> Glyphs:
+def find_glyphs(mask: np.ndarray) -> Glyphs:
     """Components of an ink mask that have the size and shape of characters.
 
     Parameters
     ----------
     mask : numpy.ndarray
         Bool ``(H, W)`` ink mask.
-    min_height : int
-        Smallest glyph height kept, in pixels.
 
     Examples
     --------
@@ -100,25 +130,13 @@ def find_glyphs(mask: np.ndarray, *, min_height: int = 3) -> Glyphs:
     >>> g = find_glyphs(m); g.count, g.height
     (2, 12.0)
     """
-    h_img, w_img = mask.shape[:2]
-    n, _, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
-    if n <= 1:
-        return Glyphs(np.zeros((0, 4), np.int32), 0.0, 0.0)
+    _, _, stats, _ = cv2.connectedComponentsWithStats(mask.view(np.uint8), connectivity=8)
     s = stats[1:]
-    w, h, area = s[:, 2], s[:, 3], s[:, 4]
-    max_h = max(min_height + 1, h_img // 8)
-    keep = (
-        (h >= min_height)
-        & (h <= max_h)
-        & (w <= 4 * h + 2)
-        & (w <= w_img // 4 + 2)
-        & (area >= 0.08 * w * h)
-        & (area <= 0.95 * w * h + 1)
-    )
+    keep = glyph_filter(s, mask.shape[:2])
     boxes = s[keep, :4].astype(np.int32)
     if boxes.shape[0] == 0:
         return Glyphs(boxes, 0.0, 0.0)
-    hk = h[keep].astype(np.float64)
-    # stroke ~ area / (half the perimeter-ish length of a skeleton): area / max(w, h) is a fair proxy
-    stroke = area[keep] / np.maximum(1.0, np.maximum(w[keep], hk) * 1.6)
-    return Glyphs(boxes, float(np.median(hk)), float(np.median(stroke)))
+    w, h, area = s[keep, 2], s[keep, 3].astype(np.float64), s[keep, 4]
+    # stroke ~ ink area over a skeleton-length proxy
+    stroke = area / np.maximum(1.0, np.maximum(w, h) * 1.6)
+    return Glyphs(boxes, glyph_height(h), float(np.median(stroke)))
