@@ -176,13 +176,15 @@ def candidate_boxes(image: np.ndarray, lines: np.ndarray | None = None) -> Candi
     gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if image.ndim == 3 else image
     small = cv2.resize(gray, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
     ink = (small < min(200, int(np.percentile(small, 90)) - 50)).astype(np.uint8)
-    ink = cv2.dilate(ink, np.ones((5, 5), np.uint8))
-    count, _, stats, _ = cv2.connectedComponentsWithStats(ink)
-    for i in range(1, count):
-        bx, by, bw, bh, _ = stats[i]
-        if bw >= 0.08 * small.shape[1] and bh >= 0.03 * small.shape[0] and bw * bh < 0.5 * small.size:
-            boxes.append(np.array([bx, by, bx + bw, by + bh], np.float32) / scale)
-            kinds.append(KINDS["blob"])
+    # Blobs two ways: ink grouped by a dilation (logos of letters), and solid ink that survives
+    # an opening (stamps, pictures, barcodes) even when text runs next to it.
+    for blobs in (cv2.dilate(ink, np.ones((5, 5), np.uint8)), cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((5, 5), np.uint8))):
+        count, _, stats, _ = cv2.connectedComponentsWithStats(blobs)
+        for i in range(1, count):
+            bx, by, bw, bh, _ = stats[i]
+            if bw >= 0.08 * small.shape[1] and bh >= 0.03 * small.shape[0] and bw * bh < 0.5 * small.size:
+                boxes.append(np.array([bx, by, bx + bw, by + bh], np.float32) / scale)
+                kinds.append(KINDS["blob"])
     if not boxes:
         return Candidates(np.zeros((0, 4), np.float32), np.zeros(0, int), lines, (h, w))
     arr = np.array(boxes, np.float32)

@@ -159,6 +159,26 @@ def average_precision(scores: np.ndarray, matched: np.ndarray, n_truth: int) -> 
     return float(np.sum((r[steps + 1] - r[steps]) * p[steps + 1]))
 
 
+def _best_cut(scores: np.ndarray, matched: np.ndarray, n_truth: int) -> tuple[float, float, int, int]:
+    """(F1, threshold, tp, fp) of the confidence cut that maximises F1.
+
+    The threshold sits halfway between the last accepted detection and the next one below it,
+    so it is not tuned to one detection's exact score.
+    """
+    order = np.argsort(-scores, kind="stable")
+    s, m = scores[order], matched[order]
+    best = (0.0, 100.0, 0, 0)
+    tp = fp = 0
+    for k in range(len(s)):
+        tp += int(m[k])
+        fp += int(not m[k])
+        f1 = 2 * tp / max(1, 2 * tp + fp + (n_truth - tp))
+        if f1 > best[0]:
+            below = s[k + 1] if k + 1 < len(s) else 0.0
+            best = (f1, float((s[k] + below) / 2), tp, fp)
+    return best
+
+
 def evaluate_detector(model: DetectorModel, items: Sequence[BoxItem], *, load: Loader = load_rgb) -> dict[str, Any]:
     """mAP at IoU 0.5 and per-class precision/recall/F1 of ``model`` on ``items``.
 
@@ -196,14 +216,7 @@ def evaluate_detector(model: DetectorModel, items: Sequence[BoxItem], *, load: L
         scores = np.array([s for s, _ in found[c]], float)
         matched = np.array([m for _, m in found[c]], bool)
         aps[c] = average_precision(scores, matched, n_truth[c])
-        best = (0.0, 100.0, 0, 0)  # f1, threshold, tp, fp
-        for t in sorted(set(scores.tolist()), reverse=True):
-            tp = int(matched[scores >= t].sum())
-            fp = int((~matched[scores >= t]).sum())
-            f1 = 2 * tp / max(1, 2 * tp + fp + (n_truth[c] - tp))
-            if f1 > best[0]:
-                best = (f1, t, tp, fp)
-        f1, threshold, tp, fp = best
+        f1, threshold, tp, fp = _best_cut(scores, matched, n_truth[c])
         precision = tp / max(1, tp + fp)
         recall = tp / max(1, n_truth[c])
         f1s.append(f1)

@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from ocrprep.regions.annotations import Box, BoxItem
+from ocrprep.regions.detector import detect_regions, load_detector
+from ocrprep.regions.detector_train import average_precision, train_detector
+
+WORDS = ["TOTAL", "CASH", "RM 9.00", "THANK YOU", "GST 6%", "DATE 12/01/2018", "ITEM 2 x 4.50"]
+
+
+def _page(seed: int) -> tuple[np.ndarray, Box]:
+    """A small receipt-like page with text lines and one big dark stamp at a random place."""
+    rng = np.random.default_rng(seed)
+    page = np.full((420, 320, 3), 235, np.uint8)
+    y = 20
+    while y < 400:
+        text = " ".join(rng.choice(WORDS, 2))
+        cv2.putText(page, text, (int(rng.integers(5, 60)), y), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (30, 30, 30), 1)
+        y += int(rng.integers(18, 30))
+    w, h = int(rng.integers(70, 110)), int(rng.integers(50, 80))
+    x0, y0 = int(rng.integers(10, 320 - w - 10)), int(rng.integers(10, 420 - h - 10))
+    cv2.rectangle(page, (x0, y0), (x0 + w, y0 + h), (150, 20, 20), -1)
+    return page, Box("stamp", x0, y0, w, h)
+
+
+@pytest.fixture(scope="module")
+def pages():
+    return {f"page{i}": _page(i) for i in range(14)}
+
+
+@pytest.fixture(scope="module")
+def trained(pages):
+    items = [BoxItem(name, (box,)) for name, (_, box) in pages.items()]
+    return train_detector(items[:10], test_items=items[10:], load=lambda ref: pages[ref][0], rounds=60)
+
+
+def test_detector_trains_and_finds_an_obvious_region(trained, pages):
+    model, evaluation = trained
+    page, truth = _page(99)
+    found = detect_regions(page, model)
+    assert found, "the stamp was not found"
+    best = found[0]
+    assert best["Name"] == "stamp"
+    bb = best["Geometry"]["BoundingBox"]
+    h, w = page.shape[:2]
+    x0, y0, x1, y1 = bb["Left"] * w, bb["Top"] * h, (bb["Left"] + bb["Width"]) * w, (bb["Top"] + bb["Height"]) * h
+    tx0, ty0, tx1, ty1 = truth.xyxy()
+    inter = max(0, min(x1, tx1) - max(x0, tx0)) * max(0, min(y1, ty1) - max(y0, ty0))
+    union = (x1 - x0) * (y1 - y0) + truth.width * truth.height - inter
+    assert inter / union >= 0.5
+    assert evaluation["mAP50"] >= 0.5
+
+
+def test_detect_regions_output_shape_and_ratios(trained):
+    model, _ = trained
+    page, _ = _page(7)
+    for region in detect_regions(page, model, min_confidence=0.0):
+        assert set(region) == {"Name", "Confidence", "Geometry"}
+        assert 0.0 <= region["Confidence"] <= 100.0
+        bb = region["Geometry"]["BoundingBox"]
+        assert set(bb) == {"Left", "Top", "Width", "Height"}
+        assert 0.0 <= bb["Left"] <= 1.0 and 0.0 <= bb["Top"] <= 1.0
+        assert 0.0 < bb["Width"] <= 1.0 - bb["Left"] + 1e-6
+        assert 0.0 < bb["Height"] <= 1.0 - bb["Top"] + 1e-6
+
+
+def test_evaluation_has_the_classifier_shape(trained):
+    _, evaluation = trained
+    assert {"F1Score", "mAP50", "Summary", "AggregatedEvaluationResults", "LabelEvaluationResults"} <= set(evaluation)
+    (stamp,) = evaluation["LabelEvaluationResults"]
+    assert stamp["Label"] == "stamp"
+    assert {"Precision", "Recall", "F1Score", "Threshold", "AssumedThreshold"} <= set(stamp["Metrics"])
+
+
+def test_saved_model_round_trips(trained, tmp_path):
+    model, _ = trained
+    folder = model.save(tmp_path / "detector")
+    assert (folder / "model.txt").is_file() and (folder / "model.json").is_file()
+    loaded = load_detector(folder)
+    page, _ = _page(5)
+    assert detect_regions(page, loaded) == detect_regions(page, model)
+
+
+def test_average_precision_of_a_perfect_ranking_is_one():
+    assert average_precision(np.array([0.9, 0.8]), np.array([True, True]), 2) == 1.0
+    assert average_precision(np.array([0.9]), np.array([False]), 1) == 0.0

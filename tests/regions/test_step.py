@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ocrprep.config import Settings
+from ocrprep.errors import MalformedRequest, PoorQualityImage
+from ocrprep.pipeline import Context, Source
+from ocrprep.regions import step
+from ocrprep.regions.synth import compose_photo, make_background
+
+
+def _ctx(image: np.ndarray, **process) -> Context:
+    settings = Settings(process=dict(steps=("extract",), **process))
+    ctx = Context(settings=settings, source=Source("mem://b/k", "b", "k", None, "0" * 64), data=b"")
+    ctx.image = image
+    return ctx
+
+
+def test_document_mode_replaces_the_image_and_records_the_quad(receipts):
+    photo, truth = compose_photo(receipts["075"], seed=11, shape=(800, 600))
+    ctx = _ctx(photo)
+    step.run(ctx)
+    assert ctx.changed
+    assert ctx.image.shape != photo.shape
+    (record,) = ctx.records
+    assert record.name == "extract" and record.changed
+    quad = np.array(record.params["quad"])
+    assert quad.shape == (4, 2)
+    assert np.abs(quad - truth).max() < 40
+
+
+def test_no_document_refuses_with_the_reason():
+    ctx = _ctx(make_background((600, 800), seed=3, kind="wood"))
+    with pytest.raises(PoorQualityImage, match="no document visible"):
+        step.run(ctx)
+
+
+def test_regions_mode_needs_a_model(receipts):
+    ctx = _ctx(receipts["000"], extract_mode="regions")
+    with pytest.raises(MalformedRequest, match="regions_model"):
+        step.run(ctx)
