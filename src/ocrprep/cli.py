@@ -14,7 +14,9 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Annotated, Any
 
-import typer
+os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")  # our errors name corrupt data; no codec noise
+
+import typer  # noqa: E402
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table

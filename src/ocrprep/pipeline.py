@@ -115,11 +115,11 @@ class Context:
                 interpolation=cv2.INTER_AREA,
             )
             return small, (height, width)
-        info = self.info
-        small = imageio.decode_image(
+        small, info = imageio.decode_image_with_info(
             self.data, page=self.settings.process.page, limits=self.settings.limits,
             max_side=max_side,
         )
+        self._info = info
         return small, (info.height, info.width)
 
     def record(self, name: str, params: dict[str, Any], changed: bool, started: float) -> None:
