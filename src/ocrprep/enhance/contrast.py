@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ocrprep.enhance._image import as_gray, check_image, ink_mask, resize_to
+from ocrprep.enhance._image import Views, check_image, views
 
 __all__ = ["Levels", "estimate_levels", "invert", "is_inverted", "stretch_contrast"]
 
@@ -25,7 +25,7 @@ class Levels:
         return self.paper - self.ink
 
 
-def estimate_levels(image: np.ndarray) -> Levels:
+def estimate_levels(image: np.ndarray | Views) -> Levels:
     """Ink level (lower quartile of the text pixels) and paper level (median of the rest).
 
     Examples
@@ -34,9 +34,9 @@ def estimate_levels(image: np.ndarray) -> Levels:
     >>> lv = estimate_levels(page); (round(lv.ink), round(lv.paper))
     (40, 220)
     """
-    gray = as_gray(image)
-    small, _ = resize_to(gray, 800)
-    mask = ink_mask(small, kernel=11, min_contrast=4)
+    v = views(image)
+    small, _ = v.at(1000)
+    mask, _ = v.mask(1000, 15)
     paper = float(np.median(small[~mask])) if (~mask).any() else float(np.median(small))
     ink = float(np.percentile(small[mask], 25)) if mask.sum() > 20 else paper
     return Levels(ink=ink, paper=paper)
@@ -74,7 +74,7 @@ def stretch_contrast(
     return cv2.LUT(image, lut)
 
 
-def is_inverted(image: np.ndarray) -> bool:
+def is_inverted(image: np.ndarray | Views) -> bool:
     """True for light text on a dark background.
 
     The background (the median) must be dark and far nearer the darkest than the brightest pixels,
@@ -86,8 +86,7 @@ def is_inverted(image: np.ndarray) -> bool:
     >>> is_inverted(page), is_inverted(255 - page)
     (True, False)
     """
-    gray = as_gray(image)
-    small, _ = resize_to(gray, 600)
+    small, _ = views(image).at(500)
     low, median, high = np.percentile(small, [1, 50, 99])
     if median >= 110 or (high - median) < 2.0 * (median - low):
         return False

@@ -11,7 +11,7 @@ import math
 import cv2
 import numpy as np
 
-from ocrprep.enhance._image import as_gray, check_image
+from ocrprep.enhance._image import Views, check_image, views
 
 __all__ = [
     "estimate_borders", "estimate_text_height", "paper_color", "remove_borders", "rotate", "upscale",
@@ -112,7 +112,9 @@ def upscale(image: np.ndarray, factor: float) -> np.ndarray:
     return cv2.resize(image, size, interpolation=cv2.INTER_CUBIC)
 
 
-def estimate_borders(image: np.ndarray, *, max_fraction: float = 0.25) -> tuple[int, int, int, int]:
+def estimate_borders(
+    image: np.ndarray | Views, *, max_fraction: float = 0.25
+) -> tuple[int, int, int, int]:
     """Widths of the solid dark strips along each edge: (top, bottom, left, right) in pixels.
 
     A row or column counts as border when at least 95% of its pixels are much darker than the
@@ -125,12 +127,11 @@ def estimate_borders(image: np.ndarray, *, max_fraction: float = 0.25) -> tuple[
     >>> estimate_borders(page)
     (5, 0, 0, 0)
     """
-    from ocrprep.enhance._image import ink_mask
-
-    gray = as_gray(image)
-    paper = float(np.percentile(gray, 75))
+    v = views(image)
+    gray, scale = v.at(1000)
+    paper = float(np.percentile(gray[::2, ::2], 75))
     dark = gray < paper * 0.45
-    ink = ink_mask(gray, kernel=15, min_contrast=25)
+    ink, _ = v.mask(1000, 15, 25)
     # Text rows hold some ink and some paper; a border row is all one (a thin strip is all "ink").
     row_ink, col_ink = ink.mean(axis=1), ink.mean(axis=0)
     rows = np.where((row_ink < 0.002) | (row_ink > 0.9), dark.mean(axis=1), 0.0)
@@ -143,7 +144,9 @@ def estimate_borders(image: np.ndarray, *, max_fraction: float = 0.25) -> tuple[
             count += 1
         return count
 
-    return walk(rows), walk(rows[::-1]), walk(cols), walk(cols[::-1])
+    found = (walk(rows), walk(rows[::-1]), walk(cols), walk(cols[::-1]))
+    # Back to full-size pixels, rounded inward so a cut never reaches past the strip.
+    return tuple(int(np.floor(n / scale)) if n else 0 for n in found)  # type: ignore[return-value]
 
 
 def remove_borders(image: np.ndarray, borders: tuple[int, int, int, int] | None = None) -> np.ndarray:
@@ -157,11 +160,13 @@ def remove_borders(image: np.ndarray, borders: tuple[int, int, int, int] | None 
     """
     check_image(image)
     top, bottom, left, right = estimate_borders(image) if borders is None else borders
+    if top + bottom >= image.shape[0] or left + right >= image.shape[1]:
+        return image.copy()
     height, width = image.shape[:2]
     return image[top : height - bottom, left : width - right].copy()
 
 
-def estimate_text_height(image: np.ndarray) -> float:
+def estimate_text_height(image: np.ndarray | Views) -> float:
     """Median height in pixels of the glyphs (connected ink components), 0 when there is no text.
 
     Measured on a copy at most 2000 pixels on the longer side and scaled back.
@@ -173,18 +178,16 @@ def estimate_text_height(image: np.ndarray) -> float:
     >>> estimate_text_height(page)
     12.0
     """
-    from ocrprep.enhance._image import ink_mask, resize_to
-
-    gray = as_gray(image)
-    small, scale = resize_to(gray, 2000)
-    mask = ink_mask(small, kernel=15).astype(np.uint8)
+    v = views(image)
+    mask, scale = v.mask(1000, 15)
+    mask = mask.astype(np.uint8)
     count, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     if count <= 1:
         return 0.0
     heights = stats[1:, cv2.CC_STAT_HEIGHT].astype(np.float64)
     widths = stats[1:, cv2.CC_STAT_WIDTH].astype(np.float64)
     areas = stats[1:, cv2.CC_STAT_AREA]
-    keep = (areas >= 4) & (heights >= 2) & (widths <= 4 * heights) & (heights <= 0.2 * small.shape[0])
+    keep = (areas >= 4) & (heights >= 2) & (widths <= 4 * heights) & (heights <= 0.2 * mask.shape[0])
     if keep.sum() < 5:
         return 0.0
     return float(np.median(heights[keep]) / scale)

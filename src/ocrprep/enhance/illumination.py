@@ -11,14 +11,14 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ocrprep.enhance._image import as_gray, check_image, resize_to
+from ocrprep.enhance._image import Views, check_image, resize_to, views
 
 __all__ = ["estimate_background", "normalize_illumination", "unevenness"]
 
-_WORK_SIDE = 512
+_WORK_SIDE = 500
 
 
-def estimate_background(image: np.ndarray, *, window: float = 0.04) -> np.ndarray:
+def estimate_background(image: np.ndarray | Views, *, window: float = 0.04) -> np.ndarray:
     """The background (paper) brightness at every pixel, without the text.
 
     Parameters
@@ -37,8 +37,9 @@ def estimate_background(image: np.ndarray, *, window: float = 0.04) -> np.ndarra
     >>> int(estimate_background(page)[42, 40])
     200
     """
-    gray = as_gray(image)
-    small, scale = resize_to(gray, _WORK_SIDE)
+    v = views(image)
+    gray = v.gray
+    small, scale = v.at(_WORK_SIDE)
     size = max(9, int(round(window * max(small.shape))) | 1)
     element = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
     closed = cv2.morphologyEx(small, cv2.MORPH_CLOSE, element)
@@ -48,7 +49,7 @@ def estimate_background(image: np.ndarray, *, window: float = 0.04) -> np.ndarra
     return smooth
 
 
-def unevenness(background: np.ndarray) -> float:
+def unevenness(background: np.ndarray) -> float:  # noqa: D401
     """How uneven the lighting is: 1 - (5th percentile / 95th percentile) of the background.
 
     0 for even paper, towards 1 under a deep shadow.

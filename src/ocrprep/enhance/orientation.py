@@ -23,13 +23,13 @@ from typing import Any
 import cv2
 import numpy as np
 
-from ocrprep.enhance._image import as_gray, check_image, ink_mask, resize_to
+from ocrprep.enhance._image import Views, check_image, views
 from ocrprep.enhance.skew import _points, profile_scores
 from ocrprep.errors import ModelError
 
 __all__ = ["OrientationEstimate", "detect_orientation", "fix_orientation", "measure_orientation"]
 
-_SMALL_SIDE = 480
+_SMALL_SIDE = 500
 _CROP_H, _CROP_W = 48, 192
 _MAX_CROPS = 6
 
@@ -162,14 +162,14 @@ def _upright_log_odds(gray: np.ndarray, matrices: list[np.ndarray]) -> float:
     return float(np.sum(np.log(probs[:, 0]) - np.log(probs[:, 1])))
 
 
-def measure_orientation(image: np.ndarray) -> OrientationEstimate:
+def measure_orientation(image: np.ndarray | Views) -> OrientationEstimate:
     """Estimate the orientation of the content, with the evidence.
 
     See :func:`detect_orientation`.
     """
-    gray = as_gray(image)
-    small, scale = resize_to(gray, _SMALL_SIDE)
-    mask = ink_mask(small, kernel=9)
+    v = views(image)
+    gray = v.gray
+    mask, scale = v.mask(_SMALL_SIDE, 9)
     angle, clarity = _line_direction(mask)
     vertical = angle >= 45.0
     matrices = _crop_matrices(mask, angle, scale)

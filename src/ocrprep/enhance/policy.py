@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ocrprep.enhance._image import check_image, resize_to
+from ocrprep.enhance._image import Views, check_image, resize_to
 from ocrprep.enhance.contrast import estimate_levels, invert, is_inverted, stretch_contrast
 from ocrprep.enhance.denoise import denoise, estimate_noise
 from ocrprep.enhance.geometry import estimate_borders, estimate_text_height, remove_borders, upscale
@@ -124,24 +124,25 @@ def measure(image: np.ndarray) -> dict[str, float]:
     >>> sorted(measure(np.full((60, 80, 3), 240, np.uint8)))[:3]
     ['borders', 'contrast', 'ink']
     """
-    check_image(image)
-    skew = measure_skew(image)
-    orientation = measure_orientation(image)
-    levels = estimate_levels(image)
-    top, bottom, left, right = estimate_borders(image)
+    v = Views(image)
+    skew = measure_skew(v)
+    orientation = measure_orientation(v)
+    levels = estimate_levels(v)
+    top, bottom, left, right = estimate_borders(v)
     height, width = image.shape[:2]
+    small, _ = v.at(500)
     return {
         "skew": skew.angle,
         "skew_confidence": skew.confidence,
         "orientation": float(orientation.degrees),
         "orientation_confidence": orientation.confidence,
-        "unevenness": unevenness(estimate_background(image)),
+        "unevenness": unevenness(estimate_background(small)),
         "ink": levels.ink,
         "paper": levels.paper,
         "contrast": levels.contrast,
-        "noise": estimate_noise(image),
-        "text_height": estimate_text_height(image),
-        "inverted": float(is_inverted(image)),
+        "noise": estimate_noise(v),
+        "text_height": estimate_text_height(v),
+        "inverted": float(is_inverted(v)),
         "borders": (top + bottom) / height + (left + right) / width,
     }
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ocrprep.enhance._image import as_gray, check_image, ink_mask, resize_to
+from ocrprep.enhance._image import Views, check_image, views
 from ocrprep.enhance.geometry import rotate
 
 __all__ = ["SkewEstimate", "deskew", "estimate_skew", "measure_skew", "profile_scores"]
@@ -26,6 +26,8 @@ NOISE_FLOOR = 0.2
 MIN_CONFIDENCE = 0.25
 
 _MAX_POINTS = 40_000
+#: Longer sides of the copies the coarse and the fine searches work on.
+SMALL_SIDE, LARGE_SIDE, FINE_SIDE = 500, 1000, 2000
 
 
 @dataclass(frozen=True)
@@ -59,11 +61,13 @@ def _points(mask: np.ndarray, limit: int = _MAX_POINTS) -> tuple[np.ndarray, np.
 def _profiles(xs: np.ndarray, ys: np.ndarray, angles: np.ndarray, bin_size: float) -> np.ndarray:
     """Projection profiles, one row of bin counts per angle."""
     rad = np.radians(np.asarray(angles, dtype=np.float64))
-    proj = np.outer(np.sin(rad), xs) + np.outer(np.cos(rad), ys)
+    sin = (np.sin(rad) / bin_size).astype(np.float32)[:, None]
+    cos = (np.cos(rad) / bin_size).astype(np.float32)[:, None]
+    proj = sin * xs[None, :] + cos * ys[None, :]
     proj -= proj.min(axis=1, keepdims=True)
-    bins = (proj / bin_size).astype(np.int64)
+    bins = proj.astype(np.int32)
     width = int(bins.max()) + 1
-    bins += (np.arange(len(angles)) * width)[:, None]
+    bins += (np.arange(len(angles), dtype=np.int32) * width)[:, None]
     counts = np.bincount(bins.ravel(), minlength=len(angles) * width)
     return counts.reshape(len(angles), width).astype(np.float64)
 
@@ -113,11 +117,7 @@ def _refine(scores: np.ndarray, angles: np.ndarray) -> float:
     return float(angles[best])
 
 
-def _kernel_for(scale: float) -> int:
-    return int(np.clip(round(31 * scale), 9, 31)) | 1
-
-
-def measure_skew(image: np.ndarray, *, max_angle: float = 45.0) -> SkewEstimate:
+def measure_skew(image: np.ndarray | Views, *, max_angle: float = 45.0) -> SkewEstimate:
     """Estimate the skew of the text lines, with a confidence.
 
     Parameters
@@ -134,7 +134,7 @@ def measure_skew(image: np.ndarray, *, max_angle: float = 45.0) -> SkewEstimate:
 
     Notes
     -----
-    Works on three copies: at most 400, 1000 and 2000 pixels on the longer side.
+    Works on three grey copies, at most 500, 1000 and 2000 pixels on the longer side.
 
     Examples
     --------
@@ -143,10 +143,10 @@ def measure_skew(image: np.ndarray, *, max_angle: float = 45.0) -> SkewEstimate:
     >>> abs(measure_skew(page).angle) < 0.05
     True
     """
-    gray = as_gray(image)
+    v = views(image)
     max_angle = float(min(max_angle, 45.0))
-    small, scale = resize_to(gray, 400)
-    xs, ys = _points(ink_mask(small, kernel=_kernel_for(max(scale, 400 / max(gray.shape)))))
+    mask, _ = v.mask(SMALL_SIDE, 9)
+    xs, ys = _points(mask, limit=12_000)
     if len(xs) < 50:
         return SkewEstimate(0.0, 0.0)
     coarse = np.arange(-max_angle, max_angle + 1e-9, 1.0)
@@ -156,15 +156,13 @@ def measure_skew(image: np.ndarray, *, max_angle: float = 45.0) -> SkewEstimate:
     confidence = float(np.clip((scores.max() / max(typical, 1e-12) - 1.0) / 1.5, 0.0, 1.0))
 
     angle = best
-    for side, span, step in ((1000, 1.5, 0.1), (2000, 0.15, 0.02)):
-        work, scale = resize_to(gray, side)
-        xs, ys = _points(ink_mask(work, kernel=_kernel_for(scale * max(gray.shape) / 1000)))
+    for side, kernel, span, step in ((LARGE_SIDE, 15, 1.5, 0.1), (FINE_SIDE, 21, 0.15, 0.02)):
+        mask, _ = v.mask(side, kernel)
+        xs, ys = _points(mask)
         if len(xs) < 50:
             break
         grid = np.arange(angle - span, angle + span + 1e-9, step)
         angle = _refine(profile_scores(xs, ys, grid), grid)
-        if scale >= 1.0:
-            break
     angle = float(np.clip(angle, -max_angle, max_angle))
     return SkewEstimate(angle, confidence)
 

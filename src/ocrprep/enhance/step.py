@@ -1,0 +1,52 @@
+"""The ``enhance`` pipeline step: pick and apply the operations the image needs."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from ocrprep.enhance.policy import auto_enhance
+from ocrprep.errors import PoorQualityImage
+
+if TYPE_CHECKING:
+    from ocrprep.pipeline import Context
+
+__all__ = ["run"]
+
+
+def run(ctx: Context) -> None:
+    """Enhance ``ctx.image`` per ``settings.process.enhance_mode`` (auto, always, off).
+
+    Uses ``ctx.report`` (from ``validate``) as the input's assessment when present. Replaces
+    ``ctx.image`` and sets ``ctx.changed`` only when the result assesses at least as well, records
+    the operations with their parameters, and leaves the new assessment in ``ctx.report``.
+
+    Raises
+    ------
+    PoorQualityImage
+        When the image is still not acceptable after enhancement; carries the report after
+        (``report``) and before (``before``).
+    """
+    started = time.perf_counter()
+    mode = ctx.settings.process.enhance_mode
+    result = auto_enhance(ctx.image, ctx.report, mode=mode)
+    if result.changed:
+        ctx.image = result.image
+        ctx.changed = True
+    ctx.report = result.after
+    params = {
+        "mode": mode,
+        "operations": [op.to_dict() for op in result.operations],
+        "discarded": [op.to_dict() for op in result.discarded],
+        "score_before": round(result.before.score, 4),
+        "score_after": round(result.after.score, 4),
+    }
+    ctx.record("enhance", params, changed=result.changed, started=started)
+    if mode != "off" and not result.after.acceptable:
+        done = ", ".join(str(op) for op in result.operations) or "no operation helped"
+        reasons = "; ".join(result.after.reasons[:3]) or "quality score too low"
+        raise PoorQualityImage(
+            f"image is still not good enough for OCR after enhancement ({done}): {reasons}",
+            result.after,
+            before=result.before,
+        )
