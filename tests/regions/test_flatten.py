@@ -18,7 +18,7 @@ def test_aspect_ratio_of_a_projected_rectangle_is_recovered(seed, ratio):
     width = round(height * ratio)
     quad, _ = project_document((height, width), (1600, 1200), seed, fill=(0.4, 0.7))
     estimate = estimate_aspect_ratio(quad, (1600, 1200))
-    assert abs(estimate / (width / height) - 1) < 0.05
+    assert abs(estimate / (width / height) - 1) < 0.01
 
 
 def test_true_ratio_beats_side_averaging_on_strong_perspective():

@@ -30,7 +30,7 @@ import numpy as np
 __all__ = ["DocumentResult", "find_document", "locate_document", "order_quad", "quad_iou"]
 
 WORK_SIDE = 320
-_DEBUG: dict | None = None
+_DEBUG: dict[str, np.ndarray] | None = None  # filled by tools that inspect the masks
 REFINE_SIDE = 1600
 LENIENT = 10.0
 
@@ -143,6 +143,15 @@ def _text_map(gray: np.ndarray) -> np.ndarray:
     return hat > max(20.0, float(np.percentile(hat, 90)) + 15.0)
 
 
+def _has_text(text: np.ndarray, min_glyphs: int = 20) -> bool:
+    """True when the ink map holds at least ``min_glyphs`` small marks (characters, not clutter)."""
+    count, _, stats, _ = cv2.connectedComponentsWithStats(text.astype(np.uint8), connectivity=8)
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    heights = stats[1:, cv2.CC_STAT_HEIGHT]
+    glyphs = (areas >= 2) & (heights <= max(4, text.shape[0] // 25))
+    return int(glyphs.sum()) >= min_glyphs
+
+
 def locate_document(image: np.ndarray) -> DocumentResult:
     """:func:`find_document` with the reason, whether it is the full frame, and a confidence.
 
@@ -194,6 +203,8 @@ def locate_document(image: np.ndarray) -> DocumentResult:
     d_fg_border = _nearest(border[None], fg)[0]
     paper_like = d_fg_border < 12.0
     if paper_like.mean() > 0.6:
+        if not _has_text(text):
+            return DocumentResult(None, "no document visible: a surface without text")
         return _flat_scan(h, w, "flat scan: the image border is paper")
     bg = _kmeans(border[~paper_like], 4)
     d_fg = _nearest(features, fg)

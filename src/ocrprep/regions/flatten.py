@@ -51,7 +51,7 @@ def estimate_aspect_ratio(quad: np.ndarray, shape: tuple[int, ...]) -> float:
     n3 = k3 * m3 - m1
     # Near-affine views: n2[2], n3[2] ~ 0 and the focal length is not observable.
     scale = max(abs(n2[0]), abs(n2[1]), abs(n3[0]), abs(n3[1]), 1e-9)
-    if abs(n2[2] * n3[2]) * max(shape[0], shape[1]) ** 2 < 1e-3 * scale**2:
+    if abs(n2[2] * n3[2]) * max(shape[0], shape[1]) ** 2 < 1e-6 * scale**2:
         return fallback
     f2 = -(
         (n2[0] * n3[0] - (n2[0] * n3[2] + n2[2] * n3[0]) * u0 + n2[2] * n3[2] * u0 * u0)
@@ -67,7 +67,7 @@ def estimate_aspect_ratio(quad: np.ndarray, shape: tuple[int, ...]) -> float:
         return fallback
     ratio = float(np.sqrt(ratio2))
     # A focal length far outside what cameras have means the quad is noise-dominated.
-    if not 0.2 * max(shape[:2]) <= f <= 10 * max(shape[:2]) or not 0.5 < ratio / fallback < 2.0:
+    if not 0.2 * max(shape[:2]) <= f <= 10 * max(shape[:2]) or not 0.7 < ratio / fallback < 1.4:
         return fallback
     return ratio
 
