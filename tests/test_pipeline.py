@@ -130,3 +130,33 @@ def test_validate_uses_a_reduced_decode_only(settings: Settings) -> None:
     run(ctx)
     assert ctx._image is None  # the full-size image was never decoded
     assert ctx.report is not None and ctx.report.acceptable
+
+
+def test_validate_defers_what_enhance_can_mend_then_judges_the_result(
+    settings: Settings, tmp_path: Path
+) -> None:
+    image = imageio.decode_image((RECEIPTS / "030.jpg").read_bytes())
+    skewed = tmp_path / "skewed.png"
+    skewed.write_bytes(imageio.encode_image(degrade.degrade(image, "skew", "severe", seed=2,
+                                                            angle=12.0)))
+    with pytest.raises(PoorQualityImage) as caught:
+        process(str(skewed), settings)
+    assert caught.value.report is not None and caught.value.report.top_defect == "skewed"
+
+    result = process(str(skewed), settings, steps=("validate", "enhance"))
+    assert result.changed and result.uri != str(skewed)
+    assert [r.name for r in result.steps] == ["validate", "enhance", "validate"]
+    assert result.steps[0].params["deferred"]
+    operations = [op["name"] for op in result.steps[1].params["operations"]]
+    assert "deskew" in operations
+    assert result.report is not None and result.report.acceptable
+
+
+def test_enhance_cannot_rescue_blur_so_it_is_refused_early(settings: Settings, tmp_path: Path) -> None:
+    image = imageio.decode_image((RECEIPTS / "000.jpg").read_bytes())
+    bad = tmp_path / "blurred.png"
+    bad.write_bytes(imageio.encode_image(degrade.degrade(image, "blur", "severe", seed=1)))
+    with pytest.raises(PoorQualityImage) as caught:
+        process(str(bad), settings, steps=("validate", "enhance"))
+    assert caught.value.report is not None and caught.value.report.top_defect == "blurry"
+    assert not (tmp_path / "out").exists()

@@ -77,6 +77,8 @@ class Context:
     changed: bool = False
     outputs: list[np.ndarray] = field(default_factory=list)
     records: list[StepRecord] = field(default_factory=list)
+    remaining: tuple[str, ...] = ()
+    final_check: bool = False
     _image: np.ndarray | None = None
     _info: imageio.ImageInfo | None = None
 
@@ -232,10 +234,16 @@ def process(uri: str, settings: Settings | None = None, **overrides: Any) -> Pro
     data = storage.read_bytes(uri, settings.storage, max_bytes=settings.limits.max_bytes)
     ctx = Context(settings=settings, source=_source(uri, data), data=data)
     timings = {"read": time.perf_counter() - started}
-    for name, step in steps:
+    for i, (name, step) in enumerate(steps):
+        ctx.remaining = tuple(options.steps[i + 1 :])
         step_started = time.perf_counter()
         step(ctx)
-        timings[name] = time.perf_counter() - step_started
+        timings[name] = timings.get(name, 0.0) + time.perf_counter() - step_started
+    if ctx.final_check:  # a validate that deferred to later steps judges their result
+        step_started = time.perf_counter()
+        ctx.remaining = ()
+        STEPS["validate"](ctx)
+        timings["validate"] = timings.get("validate", 0.0) + time.perf_counter() - step_started
     write_started = time.perf_counter()
     uris = _write_outputs(ctx) if ctx.changed or ctx.outputs else (uri,)
     timings["write"] = time.perf_counter() - write_started

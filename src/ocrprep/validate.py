@@ -1,4 +1,11 @@
-"""The ``validate`` step: assess the image, ask the model for its label, pass or refuse."""
+"""The ``validate`` step: assess the image, ask the model for its label, pass or refuse.
+
+When an ``enhance`` step comes later in the same pipeline, validation rejects early only what
+enhancement cannot mend (blur, glare, occlusion, cut-off, blank...), and the pipeline validates
+again, in full and with the model, the image that enhancement produced — the original design's
+"before / after label" check. A clean image that nothing changed is judged in full once more at
+no decode cost.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +14,16 @@ from dataclasses import replace
 
 from ocrprep.errors import PoorQualityImage
 from ocrprep.pipeline import Context
-from ocrprep.quality import ASSESS_MAX_SIDE, assess
+from ocrprep.quality import ASSESS_MAX_SIDE, QualityLimits, assess
 from ocrprep.quality.report import Label, QualityReport
 
-__all__ = ["judge", "run"]
+__all__ = ["ENHANCEABLE", "judge", "run"]
+
+#: Defects the ``enhance`` step acts on (orientation, deskew, illumination and contrast,
+#: denoising, upscaling); a validation followed by ``enhance`` does not refuse for these.
+ENHANCEABLE: frozenset[str] = frozenset(
+    {"rotated", "skewed", "dark", "faint", "noisy", "text_too_small"}
+)
 
 
 def run(ctx: Context) -> None:
@@ -27,6 +40,17 @@ def run(ctx: Context) -> None:
     options = ctx.settings.process
     preview, source_size = ctx.preview(ASSESS_MAX_SIDE)
     report = assess(preview, source_size=source_size)
+    ctx.final_check = "enhance" in ctx.remaining
+    if ctx.final_check:
+        # Refuse early only for what enhancement cannot mend; judge the rest after it.
+        blocking = [d for d in QualityLimits().blocking if d not in ENHANCEABLE]
+        unfixable = [d for d in blocking if report.defects.get(d, 0.0) >= 0.5]
+        ctx.report = report
+        ctx.record("validate", {"decision": "early", "deferred": sorted(ENHANCEABLE),
+                                "score": round(report.score, 4)}, changed=False, started=started)
+        if unfixable:
+            raise PoorQualityImage(_refusal(report), replace(report, acceptable=False))
+        return
     labels: list[Label] = []
     model_name = None
     if options.decision != "measurements":
@@ -41,7 +65,7 @@ def run(ctx: Context) -> None:
     params = {"decision": options.decision, "model": model_name, "score": round(report.score, 4)}
     ctx.record("validate", params, changed=False, started=started)
     if not report.acceptable:
-        raise PoorQualityImage(_refusal(report, ctx.top_label), report,
+        raise PoorQualityImage(_refusal(report), report,
                                label=ctx.top_label.name if ctx.top_label else None,
                                confidence=ctx.top_label.confidence if ctx.top_label else None)
 
@@ -75,7 +99,7 @@ def judge(
                    model=model_name)
 
 
-def _refusal(report: QualityReport, top: Label | None) -> str:
+def _refusal(report: QualityReport) -> str:
     if report.reasons:
         return "image is not good enough for OCR: " + "; ".join(report.reasons[:3])
     return "image is not good enough for OCR"
