@@ -33,7 +33,7 @@ demo: venv
 ## The whole test suite, with a real PostgreSQL server, Tesseract and Chromium.
 test: venv system-deps
 	@url=$$(bash scripts/pg.sh start) && trap 'bash scripts/pg.sh stop' EXIT && \
-	OCRPREP_TEST_POSTGRES_URL=$$url $(BIN)/python -m pytest $(PYTEST_ARGS)
+	TEST_POSTGRES_URL=$$url $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-fast: venv
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)

@@ -1,7 +1,7 @@
 """Fixtures shared by the models-area tests: registry databases, a tiny dataset, a tiny model.
 
 Import the fixtures into a test module (``from _models_support import db_url, ...``).
-The PostgreSQL case uses ``OCRPREP_TEST_POSTGRES_URL`` (``make test`` starts a server and sets
+The PostgreSQL case uses ``TEST_POSTGRES_URL`` (``make test`` starts a server and sets
 it); without it the case is skipped, except under CI (``CI=true``) where it fails.
 """
 
@@ -18,7 +18,7 @@ from ocrprep.config import Settings
 from ocrprep.datasets import Dataset, read_folder
 from ocrprep.models.training import TrainingParams, train_model
 
-POSTGRES_ENV = "OCRPREP_TEST_POSTGRES_URL"
+POSTGRES_ENV = "TEST_POSTGRES_URL"
 TINY_PARAMS = TrainingParams(num_boost_round=30, num_leaves=4, min_data_in_leaf=2, num_threads=1, workers=1)
 
 

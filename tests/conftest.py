@@ -16,7 +16,7 @@ from _paths import RECEIPTS
 def _isolated_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Never read or write the user's ~/.ocrprep or config from tests."""
     home = tmp_path_factory.mktemp("ocrprep-home")
-    saved = {k: v for k, v in os.environ.items() if k.startswith("OCRPREP_") and k != "OCRPREP_TEST_POSTGRES_URL"}
+    saved = {k: v for k, v in os.environ.items() if k.startswith("OCRPREP_")}
     for key in saved:
         del os.environ[key]
     os.environ["OCRPREP_HOME"] = str(home)

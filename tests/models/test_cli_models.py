@@ -22,7 +22,7 @@ runner = CliRunner()
 
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.delenv("OCRPREP_TEST_POSTGRES_URL", raising=False)
+    monkeypatch.delenv("TEST_POSTGRES_URL", raising=False)
     monkeypatch.delenv("OCRPREP_DATABASE_URL", raising=False)
     monkeypatch.setenv("OCRPREP_HOME", str(tmp_path / "home"))
     return tmp_path / "home"
