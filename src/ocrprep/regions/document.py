@@ -32,7 +32,8 @@ __all__ = ["DocumentResult", "find_document", "locate_document", "order_quad", "
 WORK_SIDE = 320
 _DEBUG: dict[str, np.ndarray] | None = None  # filled by tools that inspect the masks
 REFINE_SIDE = 1600
-LENIENT = 10.0
+LENIENT_LEVELS = (10.0, 40.0)  # colour tolerances for growing paper into shadow
+SHARP = 6.0  # grey levels per pixel: a paper edge, not a soft shadow
 
 
 @dataclass(frozen=True)
@@ -128,12 +129,12 @@ def _kmeans(samples: np.ndarray, k: int) -> np.ndarray:
 
 def _nearest(features: np.ndarray, centres: np.ndarray) -> np.ndarray:
     """Distance from each pixel's feature vector to the nearest centre, (H, W) float32."""
-    best = None
-    for c in centres:
-        d = np.sqrt(((features - c[None, None, :]) ** 2).sum(axis=2))
-        best = d if best is None else np.minimum(best, d)
-    assert best is not None
-    return best
+    shape = features.shape[:-1]
+    flat = features.reshape(-1, features.shape[-1]).astype(np.float32)
+    c = np.asarray(centres, np.float32)
+    # |x - c|^2 = |x|^2 - 2 x.c + |c|^2, the cross term as one matrix product.
+    d2 = (flat * flat).sum(axis=1)[:, None] - 2.0 * flat @ c.T + (c * c).sum(axis=1)[None, :]
+    return np.sqrt(np.maximum(d2.min(axis=1), 0.0)).reshape(shape)
 
 
 def _text_map(gray: np.ndarray) -> np.ndarray:
@@ -216,8 +217,30 @@ def locate_document(image: np.ndarray) -> DocumentResult:
     strict = (score > 0) & ~barrier
     strict = cv2.morphologyEx(strict.astype(np.uint8), cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5)))
     # Paper in shadow looks like the background by colour; it is reached from the lit paper
-    # without crossing an edge, so a lenient colour test connected to the seed takes it in.
-    mask = ((strict > 0) | (score > -LENIENT)) & ~barrier
+    # without crossing an edge, so lenient colour tests connected to the seed take it in. Each
+    # level gives a candidate; the one whose outline sits on the sharpest edges wins.
+    best: DocumentResult | None = None
+    for lenient in LENIENT_LEVELS:
+        found = _candidate(rgb, scale, seed, strict, score, barrier, lenient)
+        if found.quad is None or found.full_frame:
+            best = best or found
+            continue
+        if best is None or best.quad is None or best.full_frame or found.confidence > best.confidence + 0.05:
+            best = found
+    assert best is not None  # LENIENT_LEVELS is not empty
+    if _DEBUG is not None:
+        _DEBUG.update(seed=seed, text=text, score=score, small=small)
+    return best
+
+
+def _candidate(
+    rgb: np.ndarray, scale: float, seed: np.ndarray, strict: np.ndarray, score: np.ndarray,
+    barrier: np.ndarray, lenient: float,
+) -> DocumentResult:
+    """The document found by growing the paper from the seed at one colour tolerance."""
+    h, w = rgb.shape[:2]
+    sh, sw = score.shape
+    mask = ((strict > 0) | (score > -lenient)) & ~barrier
     mask = mask.astype(np.uint8)
     mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3)))
     count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=4)
@@ -229,13 +252,13 @@ def locate_document(image: np.ndarray) -> DocumentResult:
     if overlap[best] == 0:
         return DocumentResult(None, "no document visible: no paper-like region around the text")
     region = ((labels == best) | seed).astype(np.uint8)
-    if _DEBUG is not None:
-        _DEBUG.update(region=region, seed=seed, text=text, score=score, small=small)
     contours, _ = cv2.findContours(region, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
     contour = max(contours, key=cv2.contourArea)
     region = np.zeros_like(region)
     cv2.drawContours(region, [contour], -1, 1, -1)  # holes filled
     region = cv2.morphologyEx(region, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7)))
+    if _DEBUG is not None and lenient == LENIENT_LEVELS[0]:
+        _DEBUG.update(region=region)
     contours, _ = cv2.findContours(region, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
     if not contours:
         return DocumentResult(None, "no document visible: no paper-like region around the text")
@@ -245,7 +268,7 @@ def locate_document(image: np.ndarray) -> DocumentResult:
         return _flat_scan(h, w, "flat scan: the paper fills the frame")
     if cv2.contourArea(hull) < 0.02 * sh * sw:
         return DocumentResult(None, "no document visible: the paper-like region is too small")
-    quad = _fit_quad(hull.reshape(-1, 2).astype(np.float32), contour.reshape(-1, 2).astype(np.float32))
+    quad = _fit_quad(hull.reshape(-1, 2).astype(np.float32), contour.reshape(-1, 2).astype(np.float32), region)
     if quad is None:
         return DocumentResult(None, "no document visible: the paper-like region is not four-sided")
     quad = quad / scale
@@ -265,14 +288,14 @@ def _max_area_quad(hull: np.ndarray) -> np.ndarray | None:
     n = len(hull)
     if n < 4:
         return None
-    if n > 40:  # simplify first: keep the shape, drop near-collinear vertices
+    if n > 24:  # simplify first: keep the shape, drop near-collinear vertices
         eps = 0.005 * cv2.arcLength(hull.reshape(-1, 1, 2), True)
         while True:
             approx = cv2.approxPolyDP(hull.reshape(-1, 1, 2), eps, True).reshape(-1, 2)
-            if len(approx) <= 40 or eps > 1e6:
+            if len(approx) <= 24 or eps > 1e6:
                 break
             eps *= 1.5
-        hull = approx if len(approx) >= 4 else hull[:: max(1, n // 40)]
+        hull = approx if len(approx) >= 4 else hull[:: max(1, n // 24)]
         n = len(hull)
     best, best_area = None, -1.0
     # Rotating search: for each pair (i, k) the best j in (i, k) and l in (k, i) by area.
@@ -404,22 +427,10 @@ def _quad_from_lines(contour: np.ndarray, area: float) -> np.ndarray | None:
     return order_quad(quad)
 
 
-def _fit_quad(hull: np.ndarray, contour: np.ndarray) -> np.ndarray | None:
-    """Four robust side lines through the contour points near the reduced hull's sides."""
-    area = cv2.contourArea(contour.reshape(-1, 1, 2))
-    corners = _quad_from_lines(contour, area)
-    if corners is None:
-        perimeter = cv2.arcLength(hull.reshape(-1, 1, 2), True)
-        poly = cv2.approxPolyDP(hull.reshape(-1, 1, 2), 0.01 * perimeter, True).reshape(-1, 2)
-        if len(poly) < 4:
-            return None
-        corners = _polygon_to_quad(poly)
-    if corners is None:
-        corners = _max_area_quad(hull)
-        if corners is None:
-            return None
+def _refit_sides(corners: np.ndarray, contour: np.ndarray) -> np.ndarray | None:
+    """Each side of ``corners`` re-fitted as a robust line through the contour points near it."""
     corners = order_quad(corners)
-    size = float(np.sqrt(cv2.contourArea(corners.reshape(-1, 1, 2))))
+    size = float(np.sqrt(max(1.0, cv2.contourArea(corners.reshape(-1, 1, 2)))))
     lines = []
     for i in range(4):
         a, b = corners[i], corners[(i + 1) % 4]
@@ -443,16 +454,88 @@ def _fit_quad(hull: np.ndarray, contour: np.ndarray) -> np.ndarray | None:
     return quad
 
 
+def _mask_iou(quad: np.ndarray, region: np.ndarray) -> float:
+    drawn = np.zeros_like(region)
+    cv2.fillPoly(drawn, [np.round(quad * 4).astype(np.int32)], 1, shift=2)
+    inter = int(np.count_nonzero(drawn & region))
+    union = int(np.count_nonzero(drawn | region))
+    return inter / union if union else 0.0
+
+
+def _fit_quad(hull: np.ndarray, contour: np.ndarray, region: np.ndarray) -> np.ndarray | None:
+    """The quad that best matches the paper region among several fits.
+
+    Candidates: the four longest straight runs of the outline (robust to clutter touching the
+    paper), the hull reduced by dropping short sides (restores cut corners), the largest quad
+    inscribed in the hull, and the minimum-area rectangle; each has its sides re-fitted robustly.
+    The one with the highest IoU with the region wins.
+    """
+    area = cv2.contourArea(contour.reshape(-1, 1, 2))
+    candidates = [_quad_from_lines(contour, area)]
+    perimeter = cv2.arcLength(hull.reshape(-1, 1, 2), True)
+    poly = cv2.approxPolyDP(hull.reshape(-1, 1, 2), 0.01 * perimeter, True).reshape(-1, 2)
+    if len(poly) >= 4:
+        candidates.append(_polygon_to_quad(poly))
+    candidates.append(_max_area_quad(hull))
+    candidates.append(cv2.boxPoints(cv2.minAreaRect(contour.reshape(-1, 1, 2))).astype(np.float32))
+    best, best_score = None, -1.0
+    for corners in candidates:
+        if corners is None:
+            continue
+        fitted = _refit_sides(corners, contour)
+        for quad in (fitted, order_quad(corners)) if fitted is not None else (order_quad(corners),):
+            score = _mask_iou(quad, region)
+            if score > best_score:
+                best, best_score = quad, score
+    return best
+
+
+def _ransac_line(points: np.ndarray, profile: np.ndarray, tol: float, seed: int = 0) -> tuple[np.ndarray | None, int]:
+    """The line through most ``points`` (each from one profile), counting one inlier per profile."""
+    if len(points) < 2:
+        return None, 0
+    rng = np.random.default_rng(seed)
+    best_inliers: np.ndarray | None = None
+    best_count = 0
+    for _ in range(120):
+        i, j = rng.choice(len(points), 2, replace=False)
+        if profile[i] == profile[j]:
+            continue
+        p, q = points[i], points[j]
+        d = q - p
+        norm = float(np.hypot(*d))
+        if norm < 1e-6:
+            continue
+        dist = np.abs((points[:, 0] - p[0]) * d[1] - (points[:, 1] - p[1]) * d[0]) / norm
+        inliers = dist < tol
+        count = len(np.unique(profile[inliers]))
+        if count > best_count:
+            best_count, best_inliers = count, inliers
+    if best_inliers is None:
+        return None, 0
+    return _line_from_points(points[best_inliers].astype(np.float32)), best_count
+
+
 def _refine(rgb: np.ndarray, quad: np.ndarray) -> tuple[np.ndarray, float]:
-    """Move each side onto the strongest nearby edge at up to REFINE_SIDE px; (quad, support)."""
-    image, scale = _resize(rgb, REFINE_SIDE)
-    gray = cv2.GaussianBlur(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY), (0, 0), 1.0).astype(np.float32)
+    """Move each side onto the image edge it belongs to; returns (quad, edge support 0..1).
+
+    Each side is sampled by 48 profiles across it, straight from the full-size grey image. When
+    most profiles see a sharp edge near the side, the side is re-fitted through those edge points
+    (sub-pixel accuracy). When they do not (a side that a shadow or low contrast pulled inside the
+    paper), a wider search outwards looks for a straight run of sharp edge points by RANSAC and
+    moves the side there.
+    """
+    gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    scale = min(1.0, REFINE_SIDE / max(rgb.shape[:2]))
     q = quad * scale
     centre = q.mean(axis=0)
     size = float(np.sqrt(max(1.0, cv2.contourArea(q.reshape(-1, 1, 2)))))
-    reach = max(4.0, 0.02 * size)
-    offsets = np.arange(-reach, reach + 0.5, 1.0, dtype=np.float32)
-    lines, supported, total = [], 0, 0
+    near = max(4.0, 0.02 * size)
+    far = max(near, 0.25 * size)
+    offsets = np.arange(-near, far + 0.5, 1.0, dtype=np.float32)
+    inner = np.abs(offsets) <= near
+    n_prof = 48
+    lines, supported, moved = [], 0, 0.0
     for i in range(4):
         a, b = q[i], q[(i + 1) % 4]
         d = b - a
@@ -461,30 +544,42 @@ def _refine(rgb: np.ndarray, quad: np.ndarray) -> tuple[np.ndarray, float]:
         normal = np.array([u[1], -u[0]], np.float32)
         if np.dot((a + b) / 2 - centre, normal) < 0:
             normal = -normal  # pointing outwards
-        ts = np.linspace(0.08, 0.92, 48, dtype=np.float32)
+        ts = np.linspace(0.08, 0.92, n_prof, dtype=np.float32)
         base = a[None, :] + ts[:, None] * d[None, :]
         pts = base[:, None, :] + offsets[None, :, None] * normal[None, None, :]
-        map_x = pts[..., 0].astype(np.float32)
-        map_y = pts[..., 1].astype(np.float32)
-        prof = cv2.remap(gray, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        grad = np.gradient(prof, axis=1)
-        # Paper is inside: going outwards the edge may go either way; take the strongest.
-        strength = np.abs(grad)
-        best = strength.argmax(axis=1)
-        peak = strength[np.arange(len(best)), best]
-        good = peak >= max(3.0, 0.35 * float(np.median(peak)))
-        total += len(best)
-        supported += int(good.sum())
-        if good.sum() >= 8:
-            chosen = base[good] + offsets[best[good]][:, None] * normal[None, :]
-            line = _line_from_points(chosen.astype(np.float32))
-        else:
-            line = np.array([u[0], u[1], a[0], a[1]], np.float64)
+        prof = cv2.remap(gray, (pts[..., 0] / scale).astype(np.float32), (pts[..., 1] / scale).astype(np.float32),
+                         cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        prof = cv2.GaussianBlur(prof.astype(np.float32), (0, 0), sigmaX=1.0, sigmaY=0.7)
+        strength = np.abs(np.gradient(prof, axis=1))
+        near_strength = np.where(inner[None, :], strength, 0.0)
+        best = near_strength.argmax(axis=1)
+        peak = near_strength[np.arange(n_prof), best]
+        good = peak >= max(SHARP, 0.35 * float(np.median(peak)))
+        line = None
+        if good.mean() < 0.6:
+            # Wide search: the two strongest sharp edge points per profile, RANSAC for a line.
+            top = np.argsort(-strength, axis=1)[:, :3]
+            cand_prof = np.repeat(np.arange(n_prof), 3)
+            cand_off = top.ravel()
+            ok = strength[cand_prof, cand_off] >= SHARP
+            points = base[cand_prof[ok]] + offsets[cand_off[ok]][:, None] * normal[None, :]
+            fitted, count = _ransac_line(points, cand_prof[ok], tol=1.5, seed=i)
+            if fitted is not None and count >= 0.6 * n_prof and count > good.sum() + 8:
+                line = fitted
+                supported += count
+        if line is None:
+            supported += int(good.sum())
+            if good.sum() >= 8:
+                chosen = base[good] + offsets[best[good]][:, None] * normal[None, :]
+                line = _line_from_points(chosen.astype(np.float32))
+            else:
+                line = np.array([u[0], u[1], a[0], a[1]], np.float64)
         lines.append(line)
     refined = _lines_to_quad(lines)
-    if refined is None or np.abs(refined - q).max() > 3 * reach:
-        return quad, supported / max(1, total)
-    return refined / scale, supported / max(1, total)
+    support = supported / (4 * n_prof)
+    if refined is None or not cv2.isContourConvex(refined.reshape(-1, 1, 2)) or np.abs(refined - q).max() > far + near:
+        return quad, support
+    return refined / scale, support
 
 
 def order_quad(quad: np.ndarray) -> np.ndarray:

@@ -97,13 +97,13 @@ def run(ctx: Context) -> None:
             ctx.report = report
         ctx.record("extract", {"mode": mode, **params}, changed, started)
         return
-    reference = getattr(options, "regions_model", None)
+    reference = options.regions_model
     if not reference:
         raise MalformedRequest("extract in regions mode needs a detector: set process.regions_model")
     from ocrprep.regions.detector import load_detector
 
     model = load_detector(reference)
-    crops, found = extract_regions(ctx.image, model, getattr(options, "min_confidence", None))
+    crops, found = extract_regions(ctx.image, model, options.min_confidence)
     ctx.outputs.extend(crops)
     if crops:
         report = _assess(crops[0])
