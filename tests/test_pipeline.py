@@ -160,3 +160,21 @@ def test_enhance_cannot_rescue_blur_so_it_is_refused_early(settings: Settings, t
         process(str(bad), settings, steps=("validate", "enhance"))
     assert caught.value.report is not None and caught.value.report.top_defect == "blurry"
     assert not (tmp_path / "out").exists()
+
+
+def test_photo_is_flattened_by_extract_and_the_document_is_judged(
+    settings: Settings, tmp_path: Path
+) -> None:
+    from ocrprep.regions.synth import compose_photo
+
+    receipt = imageio.decode_image((RECEIPTS / "030.jpg").read_bytes())
+    photo, quad = compose_photo(receipt, seed=5)
+    path = tmp_path / "photo.jpg"
+    path.write_bytes(imageio.encode_image(photo, "jpeg"))
+    result = process(str(path), settings, steps=("validate", "extract"))
+    assert [r.name for r in result.steps] == ["validate", "extract", "validate"]
+    assert result.changed and result.report is not None and result.report.acceptable
+    flat = imageio.decode_image(Path(result.uri).read_bytes())
+    height, width = flat.shape[:2]
+    true_aspect = receipt.shape[0] / receipt.shape[1]
+    assert abs(height / width - true_aspect) / true_aspect < 0.1

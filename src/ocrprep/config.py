@@ -80,6 +80,9 @@ class ProcessOptions(_Options):
     extract_mode: Literal["document", "regions"] = Field(
         "document", description="extract: the flattened document, or one object per region."
     )
+    regions_model: str | None = Field(
+        None, description="extract in regions mode: the box detector (project[:version] or folder)."
+    )
     enhance_mode: Literal["auto", "always", "off"] = Field(
         "auto", description="enhance: choose operations per image, apply all, or do nothing."
     )

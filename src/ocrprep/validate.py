@@ -1,8 +1,8 @@
 """The ``validate`` step: assess the image, ask the model for its label, pass or refuse.
 
-When an ``enhance`` step comes later in the same pipeline, validation rejects early only what
-enhancement cannot mend (blur, glare, occlusion, cut-off, blank...), and the pipeline validates
-again, in full and with the model, the image that enhancement produced — the original design's
+When an ``enhance`` or ``extract`` step comes later in the same pipeline, validation rejects early
+only what those steps cannot mend (blur, glare, cut-off text, blank...), and the pipeline validates
+again, in full and with the model, the image they produced — the original design's
 "before / after label" check. A clean image that nothing changed is judged in full once more at
 no decode cost.
 """
@@ -17,13 +17,23 @@ from ocrprep.pipeline import Context
 from ocrprep.quality import ASSESS_MAX_SIDE, QualityLimits, assess
 from ocrprep.quality.report import Label, QualityReport
 
-__all__ = ["ENHANCEABLE", "judge", "run"]
+__all__ = ["ENHANCEABLE", "EXTRACTABLE", "judge", "run"]
 
 #: Defects the ``enhance`` step acts on (orientation, deskew, illumination and contrast,
 #: denoising, upscaling); a validation followed by ``enhance`` does not refuse for these.
 ENHANCEABLE: frozenset[str] = frozenset(
     {"rotated", "skewed", "dark", "faint", "noisy", "text_too_small"}
 )
+
+#: Defects measured over a whole photo that finding, flattening and cropping the document can
+#: mend: until the background is cut away it looks tilted, cut off, covered, glaring or dim.
+#: Only blur, noise and a blank frame are refused before extraction.
+EXTRACTABLE: frozenset[str] = frozenset({
+    "skewed", "rotated", "document_cutoff", "text_cutoff", "occluded", "glare", "dark", "faint",
+    "text_too_small",
+})
+
+_MENDED_BY: dict[str, frozenset[str]] = {"enhance": ENHANCEABLE, "extract": EXTRACTABLE}
 
 
 def run(ctx: Context) -> None:
@@ -40,13 +50,14 @@ def run(ctx: Context) -> None:
     options = ctx.settings.process
     preview, source_size = ctx.preview(ASSESS_MAX_SIDE)
     report = assess(preview, source_size=source_size)
-    ctx.final_check = "enhance" in ctx.remaining
+    mendable = frozenset().union(*(_MENDED_BY.get(step, frozenset()) for step in ctx.remaining))
+    ctx.final_check = bool(mendable)
     if ctx.final_check:
-        # Refuse early only for what enhancement cannot mend; judge the rest after it.
-        blocking = [d for d in QualityLimits().blocking if d not in ENHANCEABLE]
+        # Refuse early only for what the later steps cannot mend; judge the rest after them.
+        blocking = [d for d in QualityLimits().blocking if d not in mendable]
         unfixable = [d for d in blocking if report.defects.get(d, 0.0) >= 0.5]
         ctx.report = report
-        ctx.record("validate", {"decision": "early", "deferred": sorted(ENHANCEABLE),
+        ctx.record("validate", {"decision": "early", "deferred": sorted(mendable),
                                 "score": round(report.score, 4)}, changed=False, started=started)
         if unfixable:
             raise PoorQualityImage(_refusal(report), replace(report, acceptable=False))
