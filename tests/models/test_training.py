@@ -139,3 +139,27 @@ def test_layout_features_see_text_with_the_bundled_detector() -> None:
     assert with_text.shape == (len(names),) and names[: len(feature_names())] == feature_names()
     i = names.index("text_area_share")
     assert with_text[i] > without[i]
+
+
+def test_tree_evaluator_matches_lightgbm(tiny_model_dir: Path) -> None:
+    import lightgbm as lgb
+
+    from ocrprep.models.trees import load_lightgbm_text
+
+    booster = lgb.Booster(model_file=str(tiny_model_dir / "model.txt"))
+    trees = load_lightgbm_text(tiny_model_dir / "model.txt")
+    rng = np.random.default_rng(0)
+    features = np.stack([extract_features(synthetic_page(200 + i)) for i in range(6)])
+    features = np.vstack([features, features * rng.uniform(0.5, 1.5, features.shape)])
+    features[0, 0] = np.nan
+    expected = booster.predict(features)
+    assert np.allclose(trees.predict(features), expected, atol=1e-12)
+    assert np.allclose([trees.predict(row[None])[0] for row in features], expected, atol=1e-12)
+
+
+def test_tree_evaluator_refuses_other_files(tmp_path: Path) -> None:
+    from ocrprep.models.trees import load_lightgbm_text
+
+    (tmp_path / "m.txt").write_text("not a model")
+    with pytest.raises(ModelError):
+        load_lightgbm_text(tmp_path / "m.txt")

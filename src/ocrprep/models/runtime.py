@@ -27,13 +27,12 @@ from ocrprep.datasets import Dataset
 from ocrprep.errors import DatasetError, ModelError, OcrprepError
 from ocrprep.models.evaluation import evaluate
 from ocrprep.models.features import FEATURE_SETS, extract_features, feature_names
-from ocrprep.models.training import compute_features, predict_proba
+from ocrprep.models.training import compute_features
+from ocrprep.models.trees import TreeEnsemble, load_lightgbm_text
 from ocrprep.quality.report import Label
 from ocrprep.registry import Registry, Status, parse_ref
 
 if TYPE_CHECKING:
-    import lightgbm
-
     from ocrprep.config import Settings
     from ocrprep.registry import ModelVersion
 
@@ -80,13 +79,20 @@ class LoadedModel:
     labels: tuple[str, ...]
     thresholds: dict[str, float]
     feature_set: str
-    booster: lightgbm.Booster = field(repr=False)
+    trees: TreeEnsemble = field(repr=False)
     meta: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def predict_proba(self, image: np.ndarray) -> np.ndarray:
         """Probabilities of the labels (k,), in :attr:`labels` order, for one image."""
         features = extract_features(image, self.feature_set)[None, :]
-        return predict_proba(self.booster, features, len(self.labels), num_threads=1)[0]
+        return self.predict_features(features)[0]
+
+    def predict_features(self, features: np.ndarray) -> np.ndarray:
+        """Label probabilities (n, k) for a feature matrix (n, number of features)."""
+        raw = self.trees.predict(features)
+        if len(self.labels) == 2:
+            return np.stack([1 - raw, raw], axis=1)
+        return raw
 
     def detect_labels(self, image: np.ndarray, min_confidence: float | None = None) -> list[Label]:
         """The labels whose confidence reaches the threshold, best first.
@@ -141,7 +147,7 @@ def evaluate_model(
         )
     refs = [item.ref for item in dataset.items]
     features, _ = compute_features(refs, feature_set=model.feature_set, settings=settings, workers=workers)
-    probabilities = predict_proba(model.booster, features, len(model.labels), num_threads=1)
+    probabilities = model.predict_features(features)
     index = {label: i for i, label in enumerate(model.labels)}
     truth = np.array([index[item.label] for item in dataset.items], dtype=np.int64)
     thresholds = [model.thresholds.get(label, 50.0) / 100 for label in model.labels]
@@ -202,13 +208,11 @@ def _load(folder: Path, name: str | None) -> LoadedModel:
         raise ModelError(f"model {folder}: labels.json lists fewer than two labels")
     thresholds = {str(k): float(v) for k, v in (labels_doc.get("thresholds") or {}).items()}
     try:
-        import lightgbm as lgb
-
-        booster = lgb.Booster(model_file=str(folder / "model.txt"))
-    except Exception as exc:  # noqa: BLE001 - LightGBM raises its own and plain errors
-        raise ModelError(f"model {folder}: model.txt cannot be loaded: {exc}") from exc
+        trees = load_lightgbm_text(folder / "model.txt")
+    except ModelError as exc:
+        raise ModelError(f"model {folder}: model.txt cannot be loaded: {exc.message}") from exc
     expected = len(labels) if len(labels) > 2 else 1
-    if booster.num_model_per_iteration() != expected or booster.num_feature() != len(feature_names(feature_set)):
+    if trees.num_class != expected or trees.num_features != len(feature_names(feature_set)):
         raise ModelError(f"model {folder}: model.txt does not match labels.json / the feature set")
     return LoadedModel(
         name=name or str(meta.get("name") or folder.name),
@@ -216,7 +220,7 @@ def _load(folder: Path, name: str | None) -> LoadedModel:
         labels=labels,
         thresholds=thresholds,
         feature_set=feature_set,
-        booster=booster,
+        trees=trees,
         meta=meta,
     )
 
