@@ -3,6 +3,9 @@
 Mounted into the ``ocrprep`` app with :func:`register`::
 
     ocrprep serve [--host 127.0.0.1] [--port 8080] [--workers N] [--max-upload-mb 20]
+
+One async HTTP process (uvicorn) serves every request and hands the image calls to N worker
+processes (default: one per core), first come first served.
     ocrprep keys create NAME [--scope read|admin]...   (prints the key once)
     ocrprep keys list [--json]
     ocrprep keys revoke KEY_ID
@@ -11,7 +14,6 @@ Mounted into the ``ocrprep`` app with :func:`register`::
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -45,7 +47,9 @@ def _errors() -> Iterator[None]:
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface (default 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default 8080).")] = None,
-    workers: Annotated[int | None, typer.Option(help="Worker processes (default 1).")] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Processes for image calls (default: one per core).")
+    ] = None,
     max_upload_mb: Annotated[
         float | None, typer.Option(help="Largest request body in MiB (default 20).")
     ] = None,
@@ -57,7 +61,7 @@ def serve(
     """Serve the HTTP API, the labelling pages and the dashboard (API keys required)."""
     import uvicorn
 
-    from ocrprep.server.app import OPTIONS_ENV
+    from ocrprep.server.app import create_app
     from ocrprep.server.logging import configure_logging
     from ocrprep.server.options import server_options
 
@@ -69,16 +73,12 @@ def serve(
             cors_origins=tuple(cors_origin) if cors_origin else None,
         )
     configure_logging(options.log_level)
-    if config is not None:
-        os.environ["OCRPREP_CONFIG"] = str(config)
-    os.environ[OPTIONS_ENV] = options.model_dump_json()
-    err.print(f"ocrprep serving on http://{options.host}:{options.port} "
-              f"({options.workers} worker{'s' if options.workers > 1 else ''}); docs at /docs")
-    uvicorn.run(
-        "ocrprep.server.app:app_from_environment", factory=True, host=options.host,
-        port=options.port, workers=options.workers, log_config=None, access_log=False,
-        proxy_headers=False, server_header=False,
-    )
+    with _errors():
+        app = create_app(settings, options=options)
+    err.print(f"ocrprep serving on http://{options.host}:{options.port} with "
+              f"{options.processes()} image worker process(es); API docs at /docs")
+    uvicorn.run(app, host=options.host, port=options.port, log_config=None, access_log=False,
+                proxy_headers=False, server_header=False)
 
 
 @keys_app.command("create")

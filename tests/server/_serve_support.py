@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -33,7 +34,7 @@ def live_server(app: FastAPI) -> Iterator[str]:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_config=None, lifespan="off", access_log=False)
+    config = uvicorn.Config(app, log_config=None, lifespan="on", access_log=False)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
@@ -97,7 +98,7 @@ def fake_process(uri: str, settings: Settings, overrides: dict[str, Any]) -> dic
     return {"Bucket": None, "Key": uri, "S3Uri": uri, "TopLabel": None,
             "Input": {"Bucket": None, "Key": uri, "S3Uri": uri}, "uri": uri, "uris": [uri],
             "changed": False, "report": body, "steps": [], "timings": {"total": 0.001},
-            "overrides": overrides}
+            "overrides": overrides, "pid": os.getpid()}
 
 
 def fake_assess(source: bytes | str, settings: Settings) -> dict[str, Any]:

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from _serve_support import Server, fake_services, live_server, make_settings
 
-from ocrprep.server import create_app
+from ocrprep.server import ServerOptions, create_app
 
 
 @pytest.fixture
@@ -20,6 +20,7 @@ def server_factory(tmp_path: Path) -> Iterator[Any]:
 
     def start(**kwargs: Any) -> Server:
         settings = kwargs.pop("settings", None) or make_settings(tmp_path)
+        kwargs.setdefault("options", ServerOptions(workers=0))  # threads: quick to start
         app = create_app(settings, **kwargs)
         store = app.state.ocrprep.store
         admin, _ = store.create_key("admin-test", ["admin"])

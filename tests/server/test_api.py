@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -122,7 +123,7 @@ def test_multipart_and_raw_uploads(server: Server) -> None:
                           files={"file": ("r.jpg", data, "image/jpeg")},
                           data={"options": json.dumps({"decision": "measurements"})})
     assert response.status_code == 200, response.text
-    assert response.json()["Input"]["S3Uri"].startswith("mem://upload-")
+    assert "/uploads/" in response.json()["Input"]["S3Uri"]
     assert response.json()["overrides"] == {"decision": "measurements"}
     raw = server.client.post(f"/v1/assess", headers={**h, "Content-Type": "image/jpeg"}, content=data)
     assert raw.json()["bytes"] == len(data)
@@ -132,7 +133,7 @@ def test_multipart_and_raw_uploads(server: Server) -> None:
 
 
 def test_uploads_are_bounded(server_factory) -> None:  # type: ignore[no-untyped-def]
-    small = server_factory(services=fake_services(), options=ServerOptions(max_upload_bytes=10_000))
+    small = server_factory(services=fake_services(), options=ServerOptions(max_upload_bytes=10_000, workers=0))
     h = small.h(small.reader)
     big = b"\xff\xd8\xff" + b"0" * 20_000
     declared = small.client.post(f"/v1/assess", content=big, headers={**h, "Content-Type": "image/jpeg"})
@@ -208,19 +209,33 @@ def test_recent_results_keep_rejection_reasons(server: Server) -> None:
     assert results[0]["reasons"] and results[0]["reasons"][0].startswith("blurry")
 
 
+def test_image_calls_run_in_worker_processes(server_factory) -> None:  # type: ignore[no-untyped-def]
+    pooled = server_factory(services=fake_services(), options=ServerOptions(workers=1))
+    h = pooled.h(pooled.reader)
+    ok = pooled.client.post("/v1/process", json={"uri": "a.png"}, headers=h)
+    assert ok.status_code == 200 and ok.json()["pid"] != os.getpid()
+    poor = pooled.client.post("/v1/process", json={"uri": "blurry.png"}, headers=h)
+    assert poor.status_code == 422 and poor.json()["report"]["defects"]["blurry"] == 0.9
+
+
 @pytest.mark.slow
-def test_real_pipeline_and_thumbnails(server_factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    live = server_factory()
+def test_real_pipeline_uploads_and_thumbnails(server_factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    live = server_factory(options=ServerOptions(workers=1))
     target = tmp_path / "r.jpg"
     target.write_bytes(RECEIPT.read_bytes())
     h = live.h(live.reader)
-    assessed = live.client.post(f"/v1/assess", json={"uri": str(target)}, headers=h, timeout=60)
+    assessed = live.client.post("/v1/assess", json={"uri": str(target)}, headers=h)
     assert assessed.status_code == 200 and "defects" in assessed.json()
-    processed = live.client.post(f"/v1/process", json={"uri": str(target), "decision": "measurements"},
-                           headers=h, timeout=60)
+    processed = live.client.post("/v1/process", json={"uri": str(target), "decision": "measurements"},
+                                 headers=h)
     assert processed.status_code in (200, 422), processed.text
-    entry = live.client.get(f"/v1/results", headers=h).json()[0]
-    thumb = live.client.get(f"/v1/results/{entry['id']}/thumbnail/before", headers=h, timeout=60)
-    assert thumb.status_code == 200 and thumb.content[:3] == b"\xff\xd8\xff"
-    outside = live.client.post(f"/v1/assess", json={"uri": "/etc/passwd"}, headers=h)
+    uploaded = live.client.post("/v1/process", headers=h, files={"file": ("mine.jpg", RECEIPT.read_bytes())},
+                                data={"options": json.dumps({"decision": "measurements"})})
+    assert uploaded.status_code in (200, 422), uploaded.text
+    entries = live.client.get("/v1/results", headers=h).json()
+    assert entries[0]["source"] == "upload:mine.jpg"
+    for entry in entries[:2]:
+        thumb = live.client.get(f"/v1/results/{entry['id']}/thumbnail/before", headers=h)
+        assert thumb.status_code == 200 and thumb.content[:3] == b"\xff\xd8\xff"
+    outside = live.client.post("/v1/assess", json={"uri": "/etc/passwd"}, headers=h)
     assert outside.status_code == 403 and outside.json()["error"] == "AccessDenied"

@@ -10,6 +10,10 @@ request id to look up in the log.
 from __future__ import annotations
 
 import logging
+import multiprocessing
+from collections.abc import AsyncIterator
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +34,7 @@ from ocrprep.server.metrics import Metrics
 from ocrprep.server.middleware import RequestMiddleware
 from ocrprep.server.options import ServerOptions, server_options
 from ocrprep.server.results import RecentResults
-from ocrprep.server.services import Services, UploadSpool, default_services
+from ocrprep.server.services import Services, UploadSpool, default_services, warm_up
 
 __all__ = ["create_app", "problem_response"]
 
@@ -94,6 +98,7 @@ def create_app(
         redoc_url=None,
         openapi_url=None,
         dependencies=[Depends(authenticate)],
+        lifespan=_lifespan,
     )
     app.state.ocrprep = AppState(
         settings=settings,
@@ -103,8 +108,8 @@ def create_app(
         auth=Authenticator(store, cache_seconds=options.credential_cache_seconds),
         metrics=metrics,
         results=results,
-        spool=UploadSpool(),
-        limiter=anyio.CapacityLimiter(options.threads()),
+        spool=UploadSpool(Path(settings.home) / "uploads"),
+        limiter=anyio.CapacityLimiter(options.in_flight()),
     )
     for module in (routes_admin, routes_process, routes_models, routes_datasets, routes_labelling,
                    routes_pages):
@@ -126,6 +131,26 @@ def create_app(
         )
     app.add_middleware(RequestMiddleware, metrics=metrics, max_body=options.max_upload_bytes)
     return app
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Start the worker processes for image calls (spawned: the server process has threads),
+    warm them up, and stop them when the server stops."""
+    state: AppState = app.state.ocrprep
+    processes = state.options.processes()
+    if processes:
+        pool = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"))
+        state.pool = pool
+        await anyio.to_thread.run_sync(
+            lambda: [f.result() for f in [pool.submit(warm_up) for _ in range(processes)]]
+        )
+    try:
+        yield
+    finally:
+        if state.pool is not None:
+            state.pool.shutdown(wait=True, cancel_futures=True)
+            state.pool = None
 
 
 async def problem_response(request: Request, exc: Exception) -> Response:
@@ -187,21 +212,3 @@ def _model_states(services: Services, settings: Settings) -> Any:
 
     return states
 
-
-#: Environment variable through which ``ocrprep serve`` hands its options to worker processes.
-OPTIONS_ENV = "_OCRPREP_SERVE_OPTIONS"  # not OCRPREP_*: load_settings reads those
-
-
-def app_from_environment() -> FastAPI:
-    """The app of an ``ocrprep serve`` worker process: settings from the config file and the
-    environment, server options from :data:`OPTIONS_ENV` (set by the ``serve`` command)."""
-    import os
-
-    from ocrprep.server.logging import configure_logging
-
-    raw = os.environ.get(OPTIONS_ENV)
-    options = ServerOptions.model_validate_json(raw) if raw else None
-    settings = load_settings()
-    options = options or server_options(settings)
-    configure_logging(options.log_level)
-    return create_app(settings, options=options)

@@ -170,6 +170,7 @@ class Authenticator:
         self._cache: OrderedDict[bytes, tuple[Principal, float]] = OrderedDict()
         self._lock = threading.Lock()
         self._cache_key = secrets.token_bytes(32)
+        self._gates: dict[bytes, threading.Lock] = {}
 
     def authenticate(self, token: str | None) -> Principal:
         """The principal a token stands for.
@@ -188,6 +189,19 @@ class Authenticator:
         if hit is not None:
             return hit
         fingerprint = self._fingerprint(token)
+        with self._lock:  # one check per token at a time: 32 clients with a new key, one scrypt
+            gate = self._gates.setdefault(fingerprint, threading.Lock())
+        with gate:
+            hit = self.cached(token)
+            if hit is not None:
+                return hit
+            try:
+                return self._verify(token, fingerprint)
+            finally:
+                with self._lock:
+                    self._gates.pop(fingerprint, None)
+
+    def _verify(self, token: str, fingerprint: bytes) -> Principal:
         now = time.monotonic()
         kind, credential_id, secret = parse_credential(token)
         stored = self.store.find_credential(credential_id)

@@ -10,8 +10,10 @@ send (CSRF), and CORS is off unless configured.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
@@ -58,6 +60,7 @@ class AppState:
     results: RecentResults
     spool: UploadSpool
     limiter: anyio.CapacityLimiter
+    pool: Executor | None = field(default=None)
 
 
 def app_state(request: Request) -> AppState:
@@ -117,9 +120,16 @@ async def needs_worker(request: Request) -> Principal:
 
 
 async def compute(request: Request, fn: Callable[..., Any], *args: Any) -> Any:
-    """Run a blocking image call in a worker thread, at most ``compute_threads`` at once."""
+    """Run a CPU-bound image call in the worker processes (or threads), first come first served.
+
+    ``fn`` and ``args`` must pickle (module-level functions, settings, bytes, str) when the app
+    runs worker processes.
+    """
     state = app_state(request)
-    return await anyio.to_thread.run_sync(fn, *args, limiter=state.limiter)
+    if state.pool is None:
+        return await anyio.to_thread.run_sync(fn, *args, limiter=state.limiter)
+    async with state.limiter:
+        return await asyncio.wrap_future(state.pool.submit(fn, *args))
 
 
 async def blocking(request: Request, fn: Callable[..., Any], *args: Any) -> Any:

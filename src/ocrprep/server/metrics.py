@@ -7,8 +7,8 @@ outcome}`` (accepted, rejected, error); ``ocrprep_rejections_total{defect}`` (th
 rejected image, or ``label:<name>`` when a model's top label rejected it); and, read at scrape
 time, ``ocrprep_model_version_status{project,version,status}`` (1 for each version's status).
 
-With ``ocrprep serve --workers N`` each worker process keeps its own counters; a scrape reaches
-one worker.
+The HTTP side is one process (image calls run in its worker processes), so one scrape sees every
+request.
 """
 
 from __future__ import annotations

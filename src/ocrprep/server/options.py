@@ -22,7 +22,11 @@ class ServerOptions(BaseModel):
 
     host: str = Field("127.0.0.1", description="Interface to listen on (loopback by default).")
     port: int = Field(8080, ge=0, le=65535, description="TCP port (0 picks a free one).")
-    workers: int = Field(1, ge=1, le=64, description="Worker processes.")
+    workers: int | None = Field(
+        None, ge=0, le=64,
+        description="Processes that run the image calls (None = one per core; 0 = threads in the "
+        "server process). The HTTP side is one async process that hands them the work.",
+    )
     max_upload_bytes: int = Field(
         20 * 1024 * 1024, gt=0, description="Largest request body accepted (uploads included)."
     )
@@ -30,7 +34,7 @@ class ServerOptions(BaseModel):
         (), description="Origins allowed by CORS; empty turns CORS off (the default)."
     )
     compute_threads: int = Field(
-        0, ge=0, description="Image calls run at once per worker process (0 = one per core)."
+        0, ge=0, description="With workers=0: image calls run at once in threads (0 = one per core)."
     )
     credential_cache_seconds: float = Field(
         30.0, ge=0, description="How long a verified credential is trusted before re-checking."
@@ -47,9 +51,15 @@ class ServerOptions(BaseModel):
         False, description="Mark the sign-in cookie Secure (set when served over HTTPS)."
     )
 
-    def threads(self) -> int:
-        """The number of image calls that may run at once in one process."""
-        return self.compute_threads or (os.cpu_count() or 1)
+    def processes(self) -> int:
+        """Worker processes for image calls (0: threads in the server process)."""
+        return (os.cpu_count() or 1) if self.workers is None else self.workers
+
+    def in_flight(self) -> int:
+        """Image calls handed out at once: two per worker process (one running, one queued so
+        no worker waits for the event loop), or one per thread."""
+        processes = self.processes()
+        return 2 * processes if processes else (self.compute_threads or (os.cpu_count() or 1))
 
 
 def server_options(settings: Any = None, **explicit: Any) -> ServerOptions:

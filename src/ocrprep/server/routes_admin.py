@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ocrprep.errors import ObjectNotFound
 from ocrprep.server.deps import app_state, blocking, compute, needs
 from ocrprep.server.metrics import CONTENT_TYPE_LATEST
+from ocrprep.server.services import thumbnail_of
 
 __all__ = ["router"]
 
@@ -37,7 +38,7 @@ async def healthz() -> dict[str, str]:
 @router.get("/metrics", tags=["admin"], dependencies=read, summary="Prometheus metrics")
 async def metrics(request: Request) -> Response:
     state = app_state(request)
-    body = await compute(request, state.metrics.render)
+    body = await blocking(request, state.metrics.render)
     return Response(body, media_type=CONTENT_TYPE_LATEST)
 
 
@@ -87,9 +88,7 @@ async def result_thumbnail(
     if not uri:
         raise ObjectNotFound(f"no {which} image for result {result_id!r}")
 
-    def make() -> bytes:
-        data = state.services.read_bytes(uri, state.settings)
-        return state.services.thumbnail(data, state.settings, max(32, min(side, 640)))
-
-    data = await compute(request, make)
+    settings = state.spool.settings_for(state.settings)  # uploads are shown too
+    data = await compute(request, thumbnail_of, state.services, uri, settings,
+                         max(32, min(side, 640)))
     return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=300"})

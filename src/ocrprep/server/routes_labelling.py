@@ -21,6 +21,7 @@ from ocrprep.server import labelling as core
 from ocrprep.server.auth import Principal
 from ocrprep.server.deps import AppState, app_state, blocking, compute, needs, needs_worker
 from ocrprep.server.labelling_db import JobInfo
+from ocrprep.server.services import thumbnail_of
 
 __all__ = ["router"]
 
@@ -428,11 +429,8 @@ async def work_answers(request: Request) -> list[dict[str, Any]]:
 async def job_image(request: Request, job_id: int, index: int, side: int = 320) -> Response:
     state = app_state(request)
 
-    def work() -> bytes:
-        info = state.store.get_job(job_id)
-        _check_index(info, index)
-        data = state.services.read_bytes(info.job.images[index], state.settings)
-        return state.services.thumbnail(data, state.settings, max(32, min(side, 2048)))
-
-    data = await compute(request, work)
+    info = await blocking(request, state.store.get_job, job_id)
+    _check_index(info, index)
+    data = await compute(request, thumbnail_of, state.services, info.job.images[index],
+                         state.settings, max(32, min(side, 2048)))
     return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=600"})

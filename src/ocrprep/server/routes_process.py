@@ -14,11 +14,12 @@ import time
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from ocrprep.config import ProcessOptions
 from ocrprep.errors import MalformedRequest, OcrprepError, PoorQualityImage
-from ocrprep.server.deps import AppState, app_state, compute, needs
+from ocrprep.server.deps import AppState, app_state, blocking, compute, needs
 
 __all__ = ["AssessRequest", "DetectLabelsRequest", "ProcessRequest", "router"]
 
@@ -168,30 +169,31 @@ def _record(
 
 @router.post("/v1/process", summary="Validate (and enhance, extract) an image; return the URI "
              "OCR should read", openapi_extra=_body_doc(ProcessRequest))
-async def process(request: Request) -> dict[str, Any]:
+async def process(request: Request) -> JSONResponse:
     """Runs the configured steps. A poor image answers 422 with the quality report."""
     state = app_state(request)
     started = time.perf_counter()
     parsed, data, filename = await _parse(request, ProcessRequest)
     uri: str = getattr(parsed, "uri", None) or ""
+    settings = state.settings
     if data is not None:
-        uri = state.spool.put(data, filename, state.settings, state.services.write_bytes)
+        uri = await blocking(request, state.spool.put, data, filename)
+        settings = state.spool.settings_for(settings)
     source = uri if data is None else f"upload:{filename}"
     try:
-        result = await compute(request, state.services.process, uri, state.settings,
-                               _overrides(parsed))
+        result = await compute(request, state.services.process, uri, settings, _overrides(parsed))
     except OcrprepError as exc:
         _record(state, request, "process", source=source, input_uri=uri, started=started,
                 error=exc)
         raise
     _record(state, request, "process", source=source, input_uri=uri, started=started,
             result=result)
-    return result
+    return JSONResponse(result)  # already JSON-ready: skip FastAPI's re-encoding
 
 
 @router.post("/v1/assess", summary="Is the image good enough for OCR, and why not?",
              openapi_extra=_body_doc(AssessRequest))
-async def assess(request: Request) -> dict[str, Any]:
+async def assess(request: Request) -> JSONResponse:
     """The quality report: acceptable, score, defects and reasons. Never 422: a poor image is an
     answer here, not an error."""
     state = app_state(request)
@@ -211,12 +213,12 @@ async def assess(request: Request) -> dict[str, Any]:
         raise
     _record(state, request, "assess", source=name, input_uri=None if data is not None else name,
             started=started, result={"report": report})
-    return {"uri": None if data is not None else source, **report}
+    return JSONResponse({"uri": None if data is not None else source, **report})
 
 
 @router.post("/v1/detect-labels", summary="A trained model's labels for an image",
              openapi_extra=_body_doc(DetectLabelsRequest))
-async def detect_labels(request: Request) -> dict[str, Any]:
+async def detect_labels(request: Request) -> JSONResponse:
     """Labels sorted by confidence (0-100); without ``min_confidence`` each label's assumed
     threshold applies."""
     state = app_state(request)
@@ -227,5 +229,5 @@ async def detect_labels(request: Request) -> dict[str, Any]:
         settings = settings.with_overrides(**{"process.page": page})
     source: bytes | str = data if data is not None else str(getattr(parsed, "uri", ""))
     model = getattr(parsed, "model", None) or settings.process.model
-    return await compute(request, state.services.detect_labels, source, settings, model,
-                         getattr(parsed, "min_confidence", None))
+    return JSONResponse(await compute(request, state.services.detect_labels, source, settings,
+                                      model, getattr(parsed, "min_confidence", None)))

@@ -8,16 +8,17 @@ use). Tests build ``dataclasses.replace(default_services(), process=fake)`` and 
 from __future__ import annotations
 
 import hashlib
+import os
+import shutil
 import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ocrprep.config import Settings
 
-__all__ = ["Services", "UploadSpool", "default_services"]
+__all__ = ["Services", "UploadSpool", "default_services", "thumbnail_of", "warm_up"]
 
 
 def _process(uri: str, settings: Settings, overrides: dict[str, Any]) -> dict[str, Any]:
@@ -170,39 +171,70 @@ class Services:
     list_datasets: Callable[[Settings], list[str]] = _list_datasets
 
 
+def thumbnail_of(services: Services, uri: str, settings: Settings, side: int) -> bytes:
+    """A JPEG thumbnail of the image at ``uri`` (runs in a worker process)."""
+    return services.thumbnail(services.read_bytes(uri, settings), settings, side)
+
+
+def warm_up() -> int:
+    """Import the image code in a fresh worker process, so the first call is not slow."""
+    import os
+
+    from ocrprep import api, imageio, pipeline, quality  # noqa: F401
+
+    return os.getpid()
+
+
 def default_services() -> Services:
     """The real core functions."""
     return Services()
 
 
 class UploadSpool:
-    """Uploaded images as ``mem://`` objects, one bucket per upload, the oldest forgotten.
+    """Uploaded images as files under ``folder``, one sub-folder per content hash, the oldest
+    removed once more than ``keep`` are held.
 
-    ``process`` reads by URI, so an upload is stored under ``mem://<bucket>/<name>`` (the bucket
-    named after the content hash, so a repeated upload keeps its URI and output name) and kept
-    for the dashboard's thumbnails until ``keep`` newer uploads push it out.
+    ``process`` reads by URI, and runs in worker processes, so an upload is written (atomically)
+    to ``folder/<sha256 prefix>/<name>``: a repeated upload keeps its path and output name, and
+    the dashboard can show it until ``keep`` newer uploads push it out. The folder is added to the
+    storage roots of the calls that read it (:meth:`settings_for`).
     """
 
-    def __init__(self, keep: int = 64, prefix: str = "upload") -> None:
+    def __init__(self, folder: Path, keep: int = 64) -> None:
+        self.folder = Path(folder)
         self.keep = keep
-        self.prefix = prefix
-        self._buckets: OrderedDict[str, None] = OrderedDict()
         self._lock = threading.Lock()
 
-    def put(self, data: bytes, filename: str | None, settings: Settings,
-            write: Callable[[str, bytes, Settings], str]) -> str:
-        """Store an upload and return its URI."""
-        from ocrprep.storage import MemoryStore
+    def settings_for(self, settings: Settings) -> Settings:
+        """``settings`` whose storage roots also hold the upload folder."""
+        roots = tuple(settings.storage.roots) or (Path.cwd(),)
+        if self.folder in roots:
+            return settings
+        return settings.with_overrides(**{"storage.roots": (*roots, self.folder)})
 
-        digest = hashlib.sha256(data).hexdigest()[:20]
-        bucket = f"{self.prefix}-{digest}"
+    def put(self, data: bytes, filename: str | None) -> str:
+        """Store an upload and return its path."""
+        digest = hashlib.sha256(data).hexdigest()[:24]
         name = PurePosixPath(filename or "upload").name or "upload"
-        safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in name)[:100] or "upload"
-        uri = write(f"mem://{bucket}/{safe}", data, settings)
+        safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in name)[:100].lstrip(".")
+        target = self.folder / digest / (safe or "upload")
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if not target.exists():
+                partial = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}")
+                partial.write_bytes(data)
+                os.replace(partial, target)
+            os.utime(target.parent)
+            self._trim()
+        except OSError as exc:
+            from ocrprep.errors import StorageError
+
+            raise StorageError(f"cannot keep the upload under {self.folder}: {exc}") from exc
+        return str(target)
+
+    def _trim(self) -> None:
         with self._lock:
-            self._buckets[bucket] = None
-            self._buckets.move_to_end(bucket)
-            while len(self._buckets) > self.keep:
-                old, _ = self._buckets.popitem(last=False)
-                MemoryStore.reset(old)
-        return uri
+            folders = sorted((p for p in self.folder.iterdir() if p.is_dir()),
+                             key=lambda p: p.stat().st_mtime)
+            for old in folders[: max(0, len(folders) - self.keep)]:
+                shutil.rmtree(old, ignore_errors=True)

@@ -10,7 +10,8 @@ const S = {
 window.ocrprepLabel = S;  // read by the browser tests and the benchmark
 
 const $ = (id) => document.getElementById(id);
-const stage = $("stage"), canvas = $("canvas"), image = $("image"), overlay = $("overlay");
+const stage = $("stage"), canvas = $("canvas"), overlay = $("overlay");
+let image = $("image");  // replaced by each prefetched, already decoded <img> (no decode on show)
 
 function message(text) { $("message").textContent = text || ""; }
 
@@ -27,6 +28,8 @@ function prefetch(entry) {
     .then((blob) => {
       item.blobUrl = URL.createObjectURL(blob);
       const img = new Image();
+      img.alt = "image to label";
+      img.draggable = false;
       img.src = item.blobUrl;
       return img.decode().then(() => { item.width = img.naturalWidth; item.height = img.naturalHeight; item.decoded = img; });
     });
@@ -111,9 +114,15 @@ async function show(item, t0) {
   $("done").classList.add("hidden");
   try { await item.ready; } catch (error) { message(error.message); return; }
   if (S.current !== item) return;
-  image.src = item.blobUrl;
-  image.classList.remove("hidden");
-  image.dataset.index = String(item.image);
+  const shown = item.decoded;
+  if (shown !== image) {
+    image.removeAttribute("id");
+    shown.id = "image";
+    shown.classList.remove("hidden");
+    shown.dataset.index = String(item.image);
+    canvas.replaceChild(shown, image);
+    image = shown;
+  }
   const previous = S.answers.get(item.image);
   S.boxes = previous && previous.boxes ? previous.boxes.map((b) => ({ ...b })) : [];
   const note = $("previous");
@@ -156,7 +165,10 @@ function answer(payload, t0) {
   send("/v1/work/annotations", body).then(renderProgress, (error) => message(`not saved: ${error.message}`));
   S.answers.set(item.image, body);
   S.history.push(item);
-  if (S.history.length > 50) { const old = S.history.shift(); if (old.blobUrl && old !== S.current) URL.revokeObjectURL(old.blobUrl); }
+  if (S.history.length > 50) {
+    const old = S.history.shift();
+    if (old.blobUrl && old !== S.current) { URL.revokeObjectURL(old.blobUrl); old.ready = Promise.reject(new Error("forgotten")); old.ready.catch(() => {}); }
+  }
   advance(t0);
 }
 
