@@ -32,7 +32,7 @@ __all__ = ["DocumentResult", "find_document", "locate_document", "order_quad", "
 WORK_SIDE = 320
 _DEBUG: dict[str, np.ndarray] | None = None  # filled by tools that inspect the masks
 REFINE_SIDE = 1600
-LENIENT_LEVELS = (10.0, 40.0)  # colour tolerances for growing paper into shadow
+LENIENT_LEVELS = (0.0, 10.0, 40.0)  # colour tolerances for growing paper into shadow
 SHARP = 6.0  # grey levels per pixel: a paper edge, not a soft shadow
 
 
@@ -49,7 +49,8 @@ class DocumentResult:
     full_frame : bool
         True when the quad is the image frame (a flat scan).
     confidence : float
-        0..1, the share of the quad's outline backed by an image edge (1.0 for a flat scan).
+        0..1: the mean of how well the quad fits the paper region (IoU) and the share of its
+        outline on a sharp image edge (1.0 for a flat scan).
     """
 
     quad: np.ndarray | None
@@ -220,12 +221,17 @@ def locate_document(image: np.ndarray) -> DocumentResult:
     # without crossing an edge, so lenient colour tests connected to the seed take it in. Each
     # level gives a candidate; the one whose outline sits on the sharpest edges wins.
     best: DocumentResult | None = None
+    previous: np.ndarray | None = None
     for lenient in LENIENT_LEVELS:
-        found = _candidate(rgb, scale, seed, strict, score, barrier, lenient)
+        grown = (((strict > 0) | (score > -lenient)) & ~barrier).astype(np.uint8)
+        if previous is not None and np.array_equal(grown, previous):
+            continue  # the same region as the tighter level: the same answer
+        previous = grown
+        found = _candidate(rgb, scale, seed, grown, lenient)
         if found.quad is None or found.full_frame:
             best = best or found
             continue
-        if best is None or best.quad is None or best.full_frame or found.confidence > best.confidence + 0.05:
+        if best is None or best.quad is None or best.full_frame or found.confidence > best.confidence + 0.02:
             best = found
     assert best is not None  # LENIENT_LEVELS is not empty
     if _DEBUG is not None:
@@ -233,15 +239,10 @@ def locate_document(image: np.ndarray) -> DocumentResult:
     return best
 
 
-def _candidate(
-    rgb: np.ndarray, scale: float, seed: np.ndarray, strict: np.ndarray, score: np.ndarray,
-    barrier: np.ndarray, lenient: float,
-) -> DocumentResult:
-    """The document found by growing the paper from the seed at one colour tolerance."""
+def _candidate(rgb: np.ndarray, scale: float, seed: np.ndarray, mask: np.ndarray, lenient: float) -> DocumentResult:
+    """The document found by growing the paper from the seed within ``mask`` (one tolerance)."""
     h, w = rgb.shape[:2]
-    sh, sw = score.shape
-    mask = ((strict > 0) | (score > -lenient)) & ~barrier
-    mask = mask.astype(np.uint8)
+    sh, sw = mask.shape
     mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3)))
     count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=4)
     if count <= 1:
@@ -268,7 +269,7 @@ def _candidate(
         return _flat_scan(h, w, "flat scan: the paper fills the frame")
     if cv2.contourArea(hull) < 0.02 * sh * sw:
         return DocumentResult(None, "no document visible: the paper-like region is too small")
-    quad = _fit_quad(hull.reshape(-1, 2).astype(np.float32), contour.reshape(-1, 2).astype(np.float32), region)
+    quad, fit = _fit_quad(hull.reshape(-1, 2).astype(np.float32), contour.reshape(-1, 2).astype(np.float32), region)
     if quad is None:
         return DocumentResult(None, "no document visible: the paper-like region is not four-sided")
     quad = quad / scale
@@ -276,7 +277,11 @@ def _candidate(
     quad = order_quad(quad)
     quad[:, 0] = np.clip(quad[:, 0], 0, w)
     quad[:, 1] = np.clip(quad[:, 1], 0, h)
-    return DocumentResult(quad.astype(np.float32), "document found", False, support)
+    # Confidence: how four-sided the paper region is, and how much of the outline is a sharp edge;
+    # a region that runs along the image frame has most likely leaked into the background.
+    on_frame = np.mean((contour[:, 0, 0] <= 1) | (contour[:, 0, 1] <= 1) | (contour[:, 0, 0] >= sw - 2) | (contour[:, 0, 1] >= sh - 2))
+    confidence = max(0.0, 0.5 * fit + 0.5 * support - float(on_frame))
+    return DocumentResult(quad.astype(np.float32), "document found", False, confidence)
 
 
 def _flat_scan(h: int, w: int, reason: str) -> DocumentResult:
@@ -297,28 +302,24 @@ def _max_area_quad(hull: np.ndarray) -> np.ndarray | None:
             eps *= 1.5
         hull = approx if len(approx) >= 4 else hull[:: max(1, n // 24)]
         n = len(hull)
-    best, best_area = None, -1.0
-    # Rotating search: for each pair (i, k) the best j in (i, k) and l in (k, i) by area.
-    for i in range(n):
-        for k in range(i + 2, n):
-            if (k - i) >= n - 1:
-                continue
-            p, q = hull[i], hull[k]
-            d = q - p
-            cross = d[0] * (hull[:, 1] - p[1]) - d[1] * (hull[:, 0] - p[0])
-            idx = np.arange(n)
-            left = (idx > i) & (idx < k)
-            right = (idx > k) | (idx < i)
-            if not left.any() or not right.any():
-                continue
-            cl = np.where(left, np.abs(cross), -1.0)
-            cr = np.where(right, np.abs(cross), -1.0)
-            j, l = int(np.argmax(cl)), int(np.argmax(cr))
-            area = 0.5 * (cl[j] + cr[l])
-            if area > best_area:
-                best_area = area
-                best = np.array([hull[i], hull[j], hull[k], hull[l]], np.float32)
-    return best
+    # All (i, k) diagonals at once: for each, the farthest vertex on either side.
+    idx = np.arange(n)
+    i, k = np.meshgrid(idx, idx, indexing="ij")
+    valid = (k >= i + 2) & (k - i <= n - 2)
+    p = hull[i][..., None, :]  # (n, n, 1, 2)
+    d = (hull[k] - hull[i])[..., None, :]
+    rel = hull[None, None, :, :] - p  # (n, n, n, 2)
+    cross = np.abs(d[..., 0] * rel[..., 1] - d[..., 1] * rel[..., 0])
+    between = (idx[None, None, :] > i[..., None]) & (idx[None, None, :] < k[..., None])
+    outside = (idx[None, None, :] > k[..., None]) | (idx[None, None, :] < i[..., None])
+    left = np.where(between, cross, -1.0)
+    right = np.where(outside, cross, -1.0)
+    j, l = left.argmax(axis=2), right.argmax(axis=2)
+    area = np.where(valid, 0.5 * (left.max(axis=2) + right.max(axis=2)), -1.0)
+    bi, bk = np.unravel_index(int(area.argmax()), area.shape)
+    if area[bi, bk] <= 0:
+        return None
+    return np.array([hull[bi], hull[j[bi, bk]], hull[bk], hull[l[bi, bk]]], np.float32)
 
 
 def _line_from_points(points: np.ndarray) -> np.ndarray:
@@ -462,7 +463,7 @@ def _mask_iou(quad: np.ndarray, region: np.ndarray) -> float:
     return inter / union if union else 0.0
 
 
-def _fit_quad(hull: np.ndarray, contour: np.ndarray, region: np.ndarray) -> np.ndarray | None:
+def _fit_quad(hull: np.ndarray, contour: np.ndarray, region: np.ndarray) -> tuple[np.ndarray | None, float]:
     """The quad that best matches the paper region among several fits.
 
     Candidates: the four longest straight runs of the outline (robust to clutter touching the
@@ -487,7 +488,7 @@ def _fit_quad(hull: np.ndarray, contour: np.ndarray, region: np.ndarray) -> np.n
             score = _mask_iou(quad, region)
             if score > best_score:
                 best, best_score = quad, score
-    return best
+    return best, best_score
 
 
 def _ransac_line(points: np.ndarray, profile: np.ndarray, tol: float, seed: int = 0) -> tuple[np.ndarray | None, int]:
@@ -495,25 +496,26 @@ def _ransac_line(points: np.ndarray, profile: np.ndarray, tol: float, seed: int 
     if len(points) < 2:
         return None, 0
     rng = np.random.default_rng(seed)
-    best_inliers: np.ndarray | None = None
-    best_count = 0
-    for _ in range(120):
-        i, j = rng.choice(len(points), 2, replace=False)
-        if profile[i] == profile[j]:
-            continue
-        p, q = points[i], points[j]
-        d = q - p
-        norm = float(np.hypot(*d))
-        if norm < 1e-6:
-            continue
-        dist = np.abs((points[:, 0] - p[0]) * d[1] - (points[:, 1] - p[1]) * d[0]) / norm
-        inliers = dist < tol
-        count = len(np.unique(profile[inliers]))
-        if count > best_count:
-            best_count, best_inliers = count, inliers
-    if best_inliers is None:
+    pairs = rng.integers(0, len(points), (120, 2))
+    pairs = pairs[profile[pairs[:, 0]] != profile[pairs[:, 1]]]
+    if len(pairs) == 0:
         return None, 0
-    return _line_from_points(points[best_inliers].astype(np.float32)), best_count
+    p, q = points[pairs[:, 0]], points[pairs[:, 1]]
+    d = q - p
+    norm = np.maximum(np.hypot(d[:, 0], d[:, 1]), 1e-6)
+    dist = np.abs((points[None, :, 0] - p[:, None, 0]) * d[:, None, 1]
+                  - (points[None, :, 1] - p[:, None, 1]) * d[:, None, 0]) / norm[:, None]
+    inliers = dist < tol  # (hypotheses, points)
+    # One vote per profile: count distinct profiles among the inliers of each hypothesis.
+    n_prof = int(profile.max()) + 1
+    votes = np.zeros((len(pairs), n_prof), bool)
+    rows, cols = np.nonzero(inliers)
+    votes[rows, profile[cols]] = True
+    counts = votes.sum(axis=1)
+    best = int(counts.argmax())
+    if counts[best] < 2:
+        return None, 0
+    return _line_from_points(points[inliers[best]].astype(np.float32)), int(counts[best])
 
 
 def _refine(rgb: np.ndarray, quad: np.ndarray) -> tuple[np.ndarray, float]:
