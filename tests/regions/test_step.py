@@ -40,3 +40,20 @@ def test_regions_mode_needs_a_model(receipts):
     ctx = _ctx(receipts["000"], extract_mode="regions")
     with pytest.raises(MalformedRequest, match="regions_model"):
         step.run(ctx)
+
+
+def test_process_with_extract_writes_the_flattened_document(receipts, tmp_path):
+    import cv2
+
+    from ocrprep import process
+    from ocrprep.config import load_settings
+
+    photo, _ = compose_photo(receipts["075"], seed=11, shape=(800, 600))
+    source = tmp_path / "photo.png"
+    cv2.imwrite(str(source), cv2.cvtColor(photo, cv2.COLOR_RGB2BGR))
+    settings = load_settings(**{"storage.roots": [str(tmp_path)]})
+    result = process(str(source), settings, steps=("extract",), output=str(tmp_path / "out"))
+    assert result.changed and result.uri != str(source)
+    written = cv2.imread(result.uri)
+    assert written is not None and written.shape[:2] != photo.shape[:2]
+    assert result.steps[0].name == "extract" and len(result.steps[0].params["quad"]) == 4

@@ -75,7 +75,7 @@ def extract_regions(image: np.ndarray, model: Any, min_confidence: float | None 
 
 def _assess(image: np.ndarray) -> Any:
     try:
-        from ocrprep.quality import assess  # type: ignore[attr-defined]
+        from ocrprep.quality import assess
     except ImportError:
         return None
     return assess(image)
