@@ -239,3 +239,17 @@ def test_real_pipeline_uploads_and_thumbnails(server_factory, tmp_path: Path) ->
         assert thumb.status_code == 200 and thumb.content[:3] == b"\xff\xd8\xff"
     outside = live.client.post("/v1/assess", json={"uri": "/etc/passwd"}, headers=h)
     assert outside.status_code == 403 and outside.json()["error"] == "AccessDenied"
+
+
+def test_access_log_is_structured_json_with_the_request_id(server: Server, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    from ocrprep.server.logging import JsonFormatter
+
+    with caplog.at_level(logging.INFO, logger="ocrprep.server.access"):
+        server.client.get("/v1/whoami", headers={**server.h(server.reader), "X-Request-ID": "trace-7"})
+    lines = [json.loads(JsonFormatter().format(r)) for r in caplog.records if getattr(r, "request_id", "") == "trace-7"]
+    assert len(lines) == 1
+    assert {k: lines[0][k] for k in ("route", "status", "method", "level")} == {
+        "route": "/v1/whoami", "status": 200, "method": "GET", "level": "info"}
+    assert lines[0]["seconds"] >= 0

@@ -123,6 +123,7 @@ def test_label_review_box_and_train(browser: Any, server_factory: Any, tmp_path:
     assert summary["consensus"][4]["confidence"] == 0.5
     review.click(f"#consensus-table tr[data-image='4'] button:text('{truth[4]}')")
     review.wait_for_selector("#consensus-table tr[data-image='4'] .badge.ok")
+    review.screenshot(path=str(tmp_path / "job.png"), full_page=True)
 
     # the output manifest is a Ground Truth manifest that the dataset reader takes as is
     manifest = tmp_path / "receipt-quality.manifest"
@@ -184,4 +185,7 @@ def test_label_review_box_and_train(browser: Any, server_factory: Any, tmp_path:
     assert cells == [n for row in matrix["matrix"] for n in row]
     dashboard.wait_for_selector("#jobs a:text('receipt-quality')")
     dashboard.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
+    dashboard.goto(f"{server.url}/docs")
+    dashboard.wait_for_selector("#api code:text('/v1/process')")
+    dashboard.screenshot(path=str(tmp_path / "docs.png"))
     assert (tmp_path / "label.png").stat().st_size > 10_000

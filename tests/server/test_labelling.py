@@ -10,19 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ocrprep.errors import MalformedRequest
-from ocrprep.server.labelling import (
-    Annotation,
-    Box,
-    Job,
-    agreement,
-    consensus,
-    consensus_boxes,
-    fleiss_kappa,
-    krippendorff_alpha,
-    manifest_lines,
-    next_images,
-    write_manifest,
-)
+from ocrprep.server.agreement import agreement, fleiss_kappa, krippendorff_alpha
+from ocrprep.server.labelling import Annotation, Box, Job, consensus, consensus_boxes, next_images
+from ocrprep.server.manifest import manifest_lines, write_manifest
 
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 

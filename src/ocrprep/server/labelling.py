@@ -13,18 +13,12 @@ Consensus, per image:
   by at least half the workers is kept (its box is the coordinate-wise median), its confidence is
   the share of workers that drew it. Any group short of unanimity flags the image for review.
 
-Agreement statistics: Krippendorff's alpha (nominal; it copes with images labelled by different
-numbers of workers), Fleiss' kappa (over images that have exactly ``workers_per_image`` labels), and
-per image the observed pairwise agreement.
-
-The output is a SageMaker Ground Truth output manifest (JSON Lines) in the image-classification or
-object-detection shape, which ``ocrprep train`` reads.
+Agreement statistics live in :mod:`ocrprep.server.agreement`, the output manifest in
+:mod:`ocrprep.server.manifest`.
 """
 
 from __future__ import annotations
 
-import json
-import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -36,22 +30,18 @@ from ocrprep.errors import MalformedRequest
 
 __all__ = [
     "DEFAULT_LABELS",
-    "Agreement",
     "Annotation",
     "Box",
     "Consensus",
     "Job",
-    "agreement",
     "check_attribute_name",
     "consensus",
     "consensus_boxes",
     "consensus_label",
-    "fleiss_kappa",
     "iou",
-    "krippendorff_alpha",
-    "manifest_lines",
+    "latest_per_worker",
     "next_images",
-    "write_manifest",
+    "pairwise_agreement",
 ]
 
 #: The label list of a classification job when none is given.
@@ -360,7 +350,7 @@ def consensus(
         by_image.setdefault(item.image, []).append(item)
     out = []
     for index, uri in enumerate(job.images):
-        items = _latest_per_worker(by_image.get(index, []))
+        items = latest_per_worker(by_image.get(index, []))
         answered = [a for a in items if not a.skipped]
         skips = len(items) - len(answered)
         complete = len(answered) >= job.workers_per_image
@@ -402,7 +392,7 @@ def consensus(
                 label=label,
                 boxes=kept,
                 confidence=share,
-                agreement=_pairwise(votes) if job.kind == "classification" else None,
+                agreement=pairwise_agreement(votes) if job.kind == "classification" else None,
                 complete=complete,
                 review=review,
                 reasons=tuple(reasons),
@@ -413,7 +403,7 @@ def consensus(
     return out
 
 
-def _latest_per_worker(items: list[Annotation]) -> list[Annotation]:
+def latest_per_worker(items: list[Annotation]) -> list[Annotation]:
     """One answer per worker: the last one given (undo and back replace earlier answers)."""
     latest: dict[str, Annotation] = {}
     for item in items:
@@ -427,229 +417,10 @@ def _median(values: list[float]) -> float:
     return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
 
 
-def _pairwise(votes: Sequence[str]) -> float | None:
+def pairwise_agreement(votes: Sequence[str]) -> float | None:
     """Observed agreement of one image: the share of ordered worker pairs that agree."""
     n = len(votes)
     if n < 2:
         return None
     counts = Counter(votes)
     return sum(c * (c - 1) for c in counts.values()) / (n * (n - 1))
-
-
-# ---------------------------------------------------------------- agreement statistics
-
-
-@dataclass(frozen=True)
-class Agreement:
-    """Agreement across a classification job's images and workers."""
-
-    images: int
-    labelled: int
-    complete: int
-    review: int
-    krippendorff_alpha: float | None
-    fleiss_kappa: float | None
-    mean_pairwise: float | None
-    per_worker: dict[str, float] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        def r(value: float | None) -> float | None:
-            return None if value is None else round(value, 4)
-
-        return {
-            "images": self.images,
-            "labelled": self.labelled,
-            "complete": self.complete,
-            "review": self.review,
-            "krippendorff_alpha": r(self.krippendorff_alpha),
-            "fleiss_kappa": r(self.fleiss_kappa),
-            "mean_pairwise": r(self.mean_pairwise),
-            "per_worker": {k: round(v, 4) for k, v in self.per_worker.items()},
-        }
-
-
-def krippendorff_alpha(units: Sequence[Sequence[str]]) -> float | None:
-    """Krippendorff's alpha for nominal data; each unit lists the values its coders gave.
-
-    Units with fewer than two values are not pairable and are ignored. Returns None when there is
-    nothing to compare, and 1.0 when every pairable value is the same (no disagreement possible).
-
-    Examples
-    --------
-    >>> krippendorff_alpha([["a", "a"], ["b", "b"], ["a", "b"]])
-    0.4444444444444444
-    """
-    pairable = [list(u) for u in units if len(u) >= 2]
-    if not pairable:
-        return None
-    coincidence: Counter[tuple[str, str]] = Counter()
-    for unit in pairable:
-        m = len(unit)
-        counts = Counter(unit)
-        for c, nc in counts.items():
-            for k, nk in counts.items():
-                pairs = nc * (nk - 1) if c == k else nc * nk
-                coincidence[(c, k)] += pairs / (m - 1)
-    totals: Counter[str] = Counter()
-    for (c, _k), value in coincidence.items():
-        totals[c] += value
-    n = sum(totals.values())
-    observed = sum(v for (c, k), v in coincidence.items() if c != k)
-    expected = sum(totals[c] * totals[k] for c in totals for k in totals if c != k) / (n - 1)
-    if expected == 0:
-        return 1.0
-    return 1.0 - observed / expected
-
-
-def fleiss_kappa(units: Sequence[Sequence[str]]) -> float | None:
-    """Fleiss' kappa over units that all have the same number (at least 2) of ratings.
-
-    Units with another number of ratings than the most common one are left out. Returns None
-    when nothing is left, and 1.0 when every rating is the same category.
-
-    Examples
-    --------
-    >>> round(fleiss_kappa([["a", "a"], ["b", "b"], ["a", "b"]]), 4)
-    0.3333
-    """
-    sizes = Counter(len(u) for u in units if len(u) >= 2)
-    if not sizes:
-        return None
-    n = sizes.most_common(1)[0][0]
-    kept = [Counter(u) for u in units if len(u) == n]
-    categories = sorted({c for counts in kept for c in counts})
-    total = len(kept) * n
-    p_j = [sum(counts.get(c, 0) for counts in kept) / total for c in categories]
-    p_i = [(sum(v * v for v in counts.values()) - n) / (n * (n - 1)) for counts in kept]
-    p_bar = sum(p_i) / len(p_i)
-    p_e = sum(p * p for p in p_j)
-    if math.isclose(p_e, 1.0):
-        return 1.0
-    return (p_bar - p_e) / (1 - p_e)
-
-
-def agreement(job: Job, annotations: Iterable[Annotation]) -> Agreement:
-    """Job-wide agreement: alpha, kappa, mean pairwise agreement and each worker's agreement
-    with the consensus (the share of their answers that match the majority label)."""
-    annotations = list(annotations)
-    results = consensus(job, annotations)
-    per_image: dict[int, list[Annotation]] = {}
-    for item in annotations:
-        per_image.setdefault(item.image, []).append(item)
-    units: list[list[str]] = []
-    for index in range(len(job.images)):
-        answered = [a for a in _latest_per_worker(per_image.get(index, [])) if not a.skipped]
-        if job.kind == "classification":
-            units.append([a.label for a in answered if a.label in job.labels])
-        else:  # boxes: agreement on the number of boxes each worker drew
-            units.append([str(len(a.boxes)) for a in answered])
-    pairwise = [_pairwise(u) for u in units]
-    pairwise_known = [p for p in pairwise if p is not None]
-    matches: Counter[str] = Counter()
-    given: Counter[str] = Counter()
-    by_image = {c.image: c for c in results}
-    for index, items in per_image.items():
-        decided = by_image[index].label
-        if decided is None:
-            continue
-        for a in _latest_per_worker(items):
-            if a.skipped:
-                continue
-            given[a.worker] += 1
-            matches[a.worker] += a.label == decided
-    return Agreement(
-        images=len(job.images),
-        labelled=sum(1 for c in results if c.answers > 0),
-        complete=sum(1 for c in results if c.complete),
-        review=sum(1 for c in results if c.review),
-        krippendorff_alpha=krippendorff_alpha(units),
-        fleiss_kappa=fleiss_kappa(units),
-        mean_pairwise=(sum(pairwise_known) / len(pairwise_known)) if pairwise_known else None,
-        per_worker={w: matches[w] / given[w] for w in sorted(given)},
-    )
-
-
-# ---------------------------------------------------------------- the output manifest
-
-
-def manifest_lines(
-    job: Job,
-    results: Iterable[Consensus],
-    *,
-    created: datetime,
-    include_review: bool = False,
-) -> list[dict[str, Any]]:
-    """The Ground Truth output manifest rows for the images that have a consensus.
-
-    Incomplete images, images without a label, and (unless ``include_review``) images flagged for
-    review are left out. Classification rows carry the class index in ``<attr>`` and
-    ``class-name``/``confidence`` in ``<attr>-metadata``; box rows carry ``annotations`` and
-    ``image_size`` in ``<attr>`` and ``class-map``/``objects`` in ``<attr>-metadata``.
-
-    Examples
-    --------
-    >>> from datetime import datetime, UTC
-    >>> job = Job("q", images=("s3://b/a.jpg",))
-    >>> rows = manifest_lines(job, consensus(job, [Annotation(0, "w1", "bad")]),
-    ...                       created=datetime(2026, 1, 1, tzinfo=UTC))
-    >>> rows[0]["q"], rows[0]["q-metadata"]["class-name"]
-    (1, 'bad')
-    """
-    attr = job.label_attribute
-    stamp = created.strftime("%Y-%m-%dT%H:%M:%S.%f")
-    job_name = f"labeling-job/{job.name}"
-    rows = []
-    for item in results:
-        if not item.complete or (item.review and not include_review):
-            continue
-        if job.kind == "classification":
-            if item.label is None:
-                continue
-            rows.append(
-                {
-                    "source-ref": item.uri,
-                    attr: job.labels.index(item.label),
-                    f"{attr}-metadata": {
-                        "class-name": item.label,
-                        "confidence": round(item.confidence, 4),
-                        "type": "groundtruth/image-classification",
-                        "job-name": job_name,
-                        "human-annotated": "yes",
-                        "creation-date": stamp,
-                    },
-                }
-            )
-            continue
-        width, height = item.image_size or (0, 0)
-        rows.append(
-            {
-                "source-ref": item.uri,
-                attr: {
-                    "image_size": [{"width": width, "height": height, "depth": 3}],
-                    "annotations": [
-                        {
-                            "class_id": job.labels.index(box.label),
-                            "left": round(box.left),
-                            "top": round(box.top),
-                            "width": round(box.width),
-                            "height": round(box.height),
-                        }
-                        for box, _ in item.boxes
-                    ],
-                },
-                f"{attr}-metadata": {
-                    "objects": [{"confidence": round(share, 4)} for _, share in item.boxes],
-                    "class-map": {str(i): name for i, name in enumerate(job.labels)},
-                    "type": "groundtruth/object-detection",
-                    "job-name": job_name,
-                    "human-annotated": "yes",
-                    "creation-date": stamp,
-                },
-            }
-        )
-    return rows
-
-
-def write_manifest(rows: Iterable[Mapping[str, Any]]) -> bytes:
-    """The rows as JSON Lines bytes (UTF-8, one object per line, trailing newline)."""
-    return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows).encode()

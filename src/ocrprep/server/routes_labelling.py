@@ -18,9 +18,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ocrprep.errors import AccessDenied, MalformedRequest, ObjectNotFound
 from ocrprep.server import labelling as core
+from ocrprep.server.agreement import agreement
 from ocrprep.server.auth import Principal
 from ocrprep.server.deps import AppState, app_state, blocking, compute, needs, needs_worker
 from ocrprep.server.labelling_db import JobInfo
+from ocrprep.server.manifest import manifest_lines, write_manifest
 from ocrprep.server.services import thumbnail_of
 
 __all__ = ["router"]
@@ -140,7 +142,7 @@ def _summary(state: AppState, job_id: int) -> dict[str, Any]:
     return {
         **info.to_dict(),
         "progress": _progress(info, results),
-        "agreement": core.agreement(info.job, annotations).to_dict(),
+        "agreement": agreement(info.job, annotations).to_dict(),
         "workers": state.store.list_workers(job_id),
         "consensus": [c.to_dict() for c in results],
     }
@@ -234,9 +236,9 @@ async def resolve(request: Request, job_id: int, index: int, body: ResolveReques
 def _manifest(state: AppState, job_id: int, include_review: bool) -> bytes:
     info = state.store.get_job(job_id)
     results = core.consensus(info.job, state.store.annotations(job_id), state.store.resolutions(job_id))
-    rows = core.manifest_lines(info.job, results, created=datetime.now(UTC),
+    rows = manifest_lines(info.job, results, created=datetime.now(UTC),
                                include_review=include_review)
-    return core.write_manifest(rows)
+    return write_manifest(rows)
 
 
 @router.get("/v1/labelling/jobs/{job_id}/manifest", tags=["labelling"], dependencies=read,
@@ -250,7 +252,7 @@ async def get_manifest(request: Request, job_id: int, include_review: bool = Fal
 
 @router.post("/v1/labelling/jobs/{job_id}/manifest", tags=["labelling"], dependencies=admin,
              summary="Write the output manifest to a URI (for `ocrprep train`)")
-async def write_manifest(request: Request, job_id: int, body: ManifestTarget) -> dict[str, Any]:
+async def save_manifest(request: Request, job_id: int, body: ManifestTarget) -> dict[str, Any]:
     state = app_state(request)
 
     def work() -> dict[str, Any]:
