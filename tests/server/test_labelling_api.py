@@ -70,6 +70,19 @@ def test_leases_spread_images_over_workers(server: Server, tmp_path: Path) -> No
     assert got == [[0, 1], [0, 1], []]  # two workers per image are already holding both
 
 
+def test_a_skipped_image_goes_to_another_worker(server: Server, tmp_path: Path) -> None:
+    write_images(tmp_path / "pages", 1)
+    job = make_job(server, tmp_path / "pages", workers_per_image=1)
+    ann, bob = worker(server, job["id"], "ann"), worker(server, job["id"], "bob")
+    c = server.client
+    assert c.post("/v1/work/annotations", json={"image": 0, "skipped": True}, headers=ann).status_code == 200
+    assert c.get("/v1/work/next", headers=ann).json()["images"] == []
+    assert [i["image"] for i in c.get("/v1/work/next", headers=bob).json()["images"]] == [0]
+    c.post("/v1/work/annotations", json={"image": 0, "label": "bad"}, headers=bob)
+    summary = c.get(f"/v1/labelling/jobs/{job['id']}", headers=server.h(server.reader)).json()
+    assert summary["consensus"][0].items() >= {"label": "bad", "skips": 1, "answers": 1, "complete": True}.items()
+
+
 def test_worker_tokens_open_only_their_job(server: Server, tmp_path: Path) -> None:
     write_images(tmp_path / "pages", 2)
     job = make_job(server, tmp_path / "pages")

@@ -40,6 +40,7 @@ __all__ = [
     "consensus_label",
     "iou",
     "latest_per_worker",
+    "answered_and_skipped",
     "next_images",
     "pairwise_agreement",
 ]
@@ -152,19 +153,22 @@ def next_images(
     answered: Mapping[int, set[str]],
     leased: Mapping[int, set[str]] | None = None,
     *,
+    skipped: Mapping[int, set[str]] | None = None,
     count: int = 1,
     after: int = -1,
 ) -> list[int]:
     """The next images (indices) to show ``worker``, at most ``count``, in job order.
 
     An image is offered while fewer than ``workers_per_image`` workers have answered it or hold
-    a lease on it, and never twice to the same worker. A worker's own lease does not count
-    against it, so reloading the page offers the same images again.
+    a lease on it, and never again to a worker who answered or skipped it. A skip does not count
+    as one of the answers an image needs, so a skipped image goes to another worker. A worker's
+    own lease does not count against them, so reloading the page offers the same images again.
 
     Parameters
     ----------
-    answered : mapping of image index to the workers that answered (a skip counts as an answer)
+    answered : mapping of image index to the workers that answered it (skips excluded)
     leased : mapping of image index to the workers currently holding an unexpired lease
+    skipped : mapping of image index to the workers whose latest answer is a skip
     after : only images with a larger index (to prefetch past the one on screen)
 
     Examples
@@ -172,12 +176,15 @@ def next_images(
     >>> job = Job("q", images=("a", "b", "c"), workers_per_image=2)
     >>> next_images(job, "w1", {0: {"w1"}, 1: {"w2", "w3"}}, count=2)
     [2]
+    >>> next_images(job, "w4", {1: {"w2"}}, skipped={1: {"w3"}}, count=3)
+    [0, 1, 2]
     """
     leased = leased or {}
+    skipped = skipped or {}
     chosen: list[int] = []
     for index in range(max(after + 1, 0), len(job.images)):
         done = answered.get(index, set())
-        if worker in done:
+        if worker in done or worker in skipped.get(index, set()):
             continue
         holders = (leased.get(index, set()) - done) - {worker}
         if len(done) + len(holders) >= job.workers_per_image:
@@ -186,6 +193,26 @@ def next_images(
         if len(chosen) >= count:
             break
     return chosen
+
+
+def answered_and_skipped(
+    annotations: Iterable[Annotation],
+) -> tuple[dict[int, set[str]], dict[int, set[str]]]:
+    """From a job's answers: who answered each image, and whose latest answer was a skip.
+
+    Examples
+    --------
+    >>> answered_and_skipped([Annotation(0, "a", "good"), Annotation(0, "b", skipped=True)])
+    ({0: {'a'}}, {0: {'b'}})
+    """
+    latest: dict[tuple[int, str], Annotation] = {}
+    for item in annotations:
+        latest[(item.image, item.worker)] = item
+    answered: dict[int, set[str]] = {}
+    skipped: dict[int, set[str]] = {}
+    for (image, worker), item in latest.items():
+        (skipped if item.skipped else answered).setdefault(image, set()).add(worker)
+    return answered, skipped
 
 
 # ---------------------------------------------------------------- consensus

@@ -282,10 +282,9 @@ def _worker_status(state: AppState, principal: Principal) -> dict[str, Any]:
     annotations = state.store.annotations(info.id)
     results = core.consensus(info.job, annotations)
     mine = {a.image for a in annotations if a.worker == principal.name}
-    answered: dict[int, set[str]] = {}
-    for a in annotations:
-        answered.setdefault(a.image, set()).add(a.worker)
-    remaining = core.next_images(info.job, principal.name, answered, None, count=len(info.job.images))
+    answered, skipped = core.answered_and_skipped(annotations)
+    remaining = core.next_images(info.job, principal.name, answered, None, skipped=skipped,
+                                 count=len(info.job.images))
     return {
         "job": {k: v for k, v in info.to_dict().items() if k not in ("source", "created_by")},
         "worker": principal.name,
@@ -313,11 +312,10 @@ async def work_next(request: Request, count: int = 3, after: int = -1) -> dict[s
 
     def work() -> dict[str, Any]:
         info = _worker_job(state, principal)
-        answered: dict[int, set[str]] = {}
-        for a in state.store.annotations(info.id):
-            answered.setdefault(a.image, set()).add(a.worker)
+        answered, skipped = core.answered_and_skipped(state.store.annotations(info.id))
         leased = state.store.leases(info.id)
-        chosen = core.next_images(info.job, principal.name, answered, leased, count=count, after=after)
+        chosen = core.next_images(info.job, principal.name, answered, leased, skipped=skipped,
+                                  count=count, after=after)
         if chosen:
             state.store.lease(info.id, principal.name, chosen, state.options.lease_seconds)
         return {
