@@ -178,7 +178,28 @@ def test_label_review_box_and_train(browser: Any, server_factory: Any, tmp_path:
     matrix = described["evaluation"]["confusion_matrix"]
     assert sorted(matrix["labels"]) == ["bad", "good"]
 
+    # recent results: one image straightened by enhance (before/after), one rejected (reasons)
+    from ocrprep.degrade import degrade
+
+    skewed = tmp_path / "skewed.jpg"
+    page = imageio.decode_image((tmp_path / "receipts" / "r00.jpg").read_bytes())
+    skewed.write_bytes(imageio.encode_image(degrade(page, "skew", "mild", seed=1), "jpeg"))
+    fixed = server.client.post("/v1/process", headers=admin, json={
+        "uri": str(skewed), "steps": ["validate", "enhance"], "decision": "measurements"})
+    assert fixed.status_code == 200 and fixed.json()["changed"], fixed.text
+    rejected = server.client.post("/v1/process", headers=admin, json={
+        "uri": str(tmp_path / "receipts" / "r01.jpg"), "decision": "measurements"})
+    assert rejected.status_code == 422 and rejected.json()["report"]["reasons"]
+
     dashboard = sign_in(browser, server, server.admin, "/")
+    dashboard.wait_for_selector(".result.accepted figure img")
+    deadline = time.monotonic() + 30
+    while not dashboard.eval_on_selector_all(
+        ".result.accepted img", "imgs => imgs.length == 2 && imgs.every(i => i.complete && i.naturalWidth > 0)"
+    ):
+        assert time.monotonic() < deadline, "the before/after thumbnails did not load"
+        time.sleep(0.2)
+    assert "blurry" in dashboard.inner_text(".result.rejected")
     dashboard.click("#projects button:text('Evaluation')")
     dashboard.wait_for_selector("#confusion-matrix td.cell")
     cells = dashboard.eval_on_selector_all("#confusion-matrix td.cell", "cells => cells.map(c => Number(c.textContent))")
