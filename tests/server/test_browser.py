@@ -98,10 +98,21 @@ def test_label_review_box_and_train(browser: Any, server_factory: Any, tmp_path:
     server: Server = server_factory()
     admin = server.h(server.admin)
     truth = receipts_and_blurred(tmp_path / "receipts", 5)
-    job = server.client.post("/v1/labelling/jobs", headers=admin, json={
-        "name": "receipt-quality", "source": str(tmp_path / "receipts"), "workers_per_image": 2}).json()
-    tokens = [server.client.post(f"/v1/labelling/jobs/{job['id']}/workers", headers=admin,
-                                 json={"name": name}).json()["token"] for name in ("ann", "bob")]
+    # the admin creates the job and its workers in the browser
+    setup = sign_in(browser, server, server.admin, "/")
+    setup.wait_for_selector("#new-job:not(.hidden)")
+    setup.fill("#job-name", "receipt-quality")
+    setup.fill("#job-source", str(tmp_path / "receipts"))
+    setup.fill("#job-workers", "2")
+    setup.click("#new-job button[type=submit]")
+    setup.wait_for_url(f"{server.url}/jobs/*")
+    job = {"id": int(setup.url.rsplit("/", 1)[1])}
+    tokens = []
+    for name in ("ann", "bob"):
+        setup.fill("#worker-name", name)
+        setup.click("#add-worker button[type=submit]")
+        setup.wait_for_selector(f"#new-token b:text('{name}')")
+        tokens.append(setup.inner_text("#new-token code"))
 
     ann = sign_in(browser, server, tokens[0], "/label")
     showing(ann, 0)

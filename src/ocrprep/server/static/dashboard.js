@@ -90,8 +90,26 @@ async function refresh() {
   for (const [id, promise] of parts) { try { await promise; } catch (error) { showError(id, error); } }
 }
 
+document.getElementById("new-job").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const value = (id) => document.getElementById(id).value.trim();
+  const source = value("job-source");
+  const labels = value("job-labels").split(",").map((x) => x.trim()).filter(Boolean);
+  const body = { name: value("job-name"), kind: value("job-kind"), workers_per_image: Number(value("job-workers")) || 1 };
+  if (source.includes("/")) body.source = source; else body.dataset = source;  // a path, or a saved dataset
+  if (labels.length) body.labels = labels;
+  try {
+    const job = await api("/v1/labelling/jobs", { method: "POST", json: body });
+    location.href = `/jobs/${job.id}`;
+  } catch (error) { showError("job-message", error); }
+});
+
 (async function () {
-  try { const me = await api("/v1/whoami"); document.getElementById("whoami").textContent = `${me.name} (${me.scopes.join(", ")})`; } catch (e) { /* signed out */ }
+  try {
+    const me = await api("/v1/whoami");
+    document.getElementById("whoami").textContent = `${me.name} (${me.scopes.join(", ")})`;
+    if ((me.scopes || []).includes("admin")) document.getElementById("new-job").classList.remove("hidden");
+  } catch (e) { /* signed out */ }
   await refresh();
   setInterval(refresh, 5000);
 })();
