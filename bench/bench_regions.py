@@ -119,7 +119,7 @@ def make_ocr():
         return recognise, f1, transcripts
 
 
-def detector_figures(data: Path, n_train: int, n_test: int) -> list[str]:
+def detector_figures(data: Path, n_train: int, n_test: int, text: bool = False) -> list[str]:
     """Train the region detector on SROIE total/date lines and evaluate it on held-out receipts."""
     from ocrprep.regions.annotations import load_rgb
     from ocrprep.regions.detector_train import train_detector
@@ -128,12 +128,13 @@ def detector_figures(data: Path, n_train: int, n_test: int) -> list[str]:
     items = sroie_region_items(data)
     train, test = items[:n_train], items[n_train : n_train + n_test]
     started = time.perf_counter()
-    model, evaluation = train_detector(train, test_items=test, load=load_rgb)
+    model, evaluation = train_detector(train, test_items=test, load=load_rgb, text_features=text)
     total = time.perf_counter() - started
     if evaluation is None:
         raise SystemExit("the detector evaluation is missing")
     out = [
-        f"region detector (SROIE total/date lines from key/*.json; {len(train)} train, {len(test)} test receipts):",
+        f"region detector, {'visual + text cues' if text else 'visual features only'} "
+        f"(SROIE total/date lines from key/*.json; {len(train)} train, {len(test)} test receipts):",
         f"  mAP@0.5 {evaluation['mAP50']:.3f}   macro F1 {evaluation['F1Score']:.3f}   "
         f"training {model.meta['training']['seconds']:.0f} s (features incl. text detection), "
         f"train+evaluate {total:.0f} s, one core",
@@ -153,6 +154,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--detector-train", type=int, default=100, help="SROIE receipts to train the detector on (0: skip)")
     parser.add_argument("--detector-test", type=int, default=60, help="held-out receipts to evaluate it on")
+    parser.add_argument("--detector-text-train", type=int, default=60,
+                        help="receipts to train the text-cue detector on (0: skip; ~2 s per receipt)")
+    parser.add_argument("--detector-text-test", type=int, default=40)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "regions.txt")
     args = parser.parse_args(argv)
     cv2.setNumThreads(1)
@@ -238,6 +242,8 @@ def main(argv: list[str] | None = None) -> int:
         ]
     if args.detector_train:
         lines += ["", *detector_figures(args.data, args.detector_train, args.detector_test)]
+    if args.detector_text_train:
+        lines += ["", *detector_figures(args.data, args.detector_text_train, args.detector_text_test, text=True)]
     lines += [
         "",
         "targets: mean IoU >= 0.97; >= 95% at IoU >= 0.9; <= 50 ms per 2-MP photo; "

@@ -87,3 +87,27 @@ def test_saved_model_round_trips(trained, tmp_path):
 def test_average_precision_of_a_perfect_ranking_is_one():
     assert average_precision(np.array([0.9, 0.8]), np.array([True, True]), 2) == 1.0
     assert average_precision(np.array([0.9]), np.array([False]), 1) == 0.0
+
+
+@pytest.mark.slow
+def test_text_cues_find_a_region_told_apart_only_by_its_words():
+    """Every line looks alike; only the TOTAL line is the region. Visual features cannot tell."""
+    rng = np.random.default_rng(3)
+    pages = {}
+    for i in range(12):
+        page = np.full((360, 300, 3), 235, np.uint8)
+        rows = list(range(30, 340, 30))
+        target = int(rng.integers(2, len(rows) - 1))
+        box = None
+        for k, y in enumerate(rows):
+            text = "TOTAL 9.00" if k == target else str(rng.choice(["CASH 9.00", "ITEM 4.50", "TAX 0.54", "SUB 8.46"]))
+            cv2.putText(page, text, (20, y), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (20, 20, 20), 2)
+            if k == target:
+                (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 0.7, 2)
+                box = Box("total", 18, y - th - 3, tw + 4, th + base + 6)
+        pages[f"p{i}"] = (page, box)
+    items = [BoxItem(name, (box,)) for name, (_, box) in pages.items()]
+    model, evaluation = train_detector(items[:8], test_items=items[8:], load=lambda r: pages[r][0],
+                                       rounds=60, text_features=True)
+    assert model.meta["text_features"] is True
+    assert evaluation["mAP50"] >= 0.5

@@ -9,6 +9,9 @@ Design (CPU, minutes to train on tens to hundreds of images, no weights from a h
 2. **Features** (:data:`FEATURES`): position and size as ratios of the image, size relative to
    the median text line, ink density, intensity, saturation and texture, the number of text lines
    inside, the candidate kind, and its rank among the lines from the top and from the bottom.
+   Optionally (``text_features=True`` at training) text cues of what the candidate says, read by
+   the rapidocr recogniser (:mod:`ocrprep.regions.textcues`): slower, much better on fields
+   such as a total or a date.
 3. **Classifier.** LightGBM, multiclass: each user class plus ``background``.
 4. **Boxes.** Each candidate's best class with its probability (0-100) as ``Confidence``,
    non-maximum suppression per class, and the class's assumed threshold from evaluation unless
@@ -40,6 +43,7 @@ __all__ = [
     "detect_regions",
     "detect_text_boxes",
     "load_detector",
+    "model_features",
     "nms",
 ]
 
@@ -324,9 +328,20 @@ def _from_registry(reference: str) -> Path:
     return Path(found.path)
 
 
+def model_features(image: np.ndarray, cands: Candidates, *, text: bool) -> np.ndarray:
+    """The visual features of each candidate, and with ``text`` the text cues of what it says."""
+    feats = candidate_features(image, cands)
+    if not text:
+        return feats
+    from ocrprep.regions.textcues import candidate_texts, recognise_lines, text_features
+
+    texts = candidate_texts(cands.boxes, cands.lines, recognise_lines(image, cands.lines))
+    return np.hstack([feats, text_features(texts)])
+
+
 def predict_candidates(image: np.ndarray, model: DetectorModel, cands: Candidates) -> np.ndarray:
     """Class probabilities per candidate, ``(N, len(classes))``."""
-    feats = candidate_features(image, cands)
+    feats = model_features(image, cands, text=bool(model.meta.get("text_features", False)))
     if len(feats) == 0:
         return np.zeros((0, len(model.classes)))
     prob = np.asarray(model.booster.predict(feats))

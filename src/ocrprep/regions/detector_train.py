@@ -28,8 +28,8 @@ from ocrprep.regions.detector import (
     DetectorModel,
     _iou_matrix,
     candidate_boxes,
-    candidate_features,
     detect_regions,
+    model_features,
 )
 
 __all__ = ["average_precision", "evaluate_detector", "train_detector"]
@@ -77,8 +77,12 @@ def train_detector(
     seed: int = 0,
     rounds: int = 150,
     params: dict[str, Any] | None = None,
+    text_features: bool = False,
 ) -> tuple[DetectorModel, dict[str, Any] | None]:
     """Train a detector on ``items``; evaluate it on ``test_items`` when given.
+
+    ``text_features`` adds what each candidate says (read by the rapidocr recogniser) to its
+    visual features: about 40 ms per text line more, much better on text fields.
 
     Returns
     -------
@@ -99,7 +103,7 @@ def train_detector(
     index = {name: i for i, name in enumerate(classes)}
     rows, labels = [], []
     for image, cands, item in _prepare(items, load):
-        feats = candidate_features(image, cands)
+        feats = model_features(image, cands, text=text_features)
         y = np.zeros(len(cands.boxes), int)
         if item.boxes and len(cands.boxes):
             truth = np.array([b.xyxy() for b in item.boxes], np.float32)
@@ -123,6 +127,7 @@ def train_detector(
         "training": {"params": config, "rounds": rounds, "images": len(items), "candidates": int(len(y)),
                      "positives": {c: int(counts[i]) for i, c in enumerate(classes) if i}, "seconds": round(seconds, 2)},
         "dataset_sha256": _dataset_hash(items),
+        "text_features": text_features,
         "versions": {"lightgbm": lgb.__version__, "numpy": np.__version__, "python": platform.python_version()},
     }
     model = DetectorModel(booster, classes, {}, meta)
