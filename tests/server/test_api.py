@@ -209,6 +209,7 @@ def test_recent_results_keep_rejection_reasons(server: Server) -> None:
     assert results[0]["reasons"] and results[0]["reasons"][0].startswith("blurry")
 
 
+@pytest.mark.slow
 def test_image_calls_run_in_worker_processes(server_factory) -> None:  # type: ignore[no-untyped-def]
     pooled = server_factory(services=fake_services(), options=ServerOptions(workers=1))
     h = pooled.h(pooled.reader)
