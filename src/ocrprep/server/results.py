@@ -27,7 +27,10 @@ class RecentResults:
         self._memory: deque[dict[str, Any]] = deque(maxlen=keep)
         self._lock = threading.Lock()
         if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError:
+                self.path = None  # best effort: keep them in memory instead
 
     def append(self, entry: dict[str, Any]) -> None:
         if self.path is None:
