@@ -81,6 +81,7 @@ class Context:
     final_check: bool = False
     _image: np.ndarray | None = None
     _info: imageio.ImageInfo | None = None
+    _previews: dict[int, tuple[np.ndarray, tuple[int, int]]] = field(default_factory=dict)
 
     @property
     def info(self) -> imageio.ImageInfo:
@@ -103,26 +104,24 @@ class Context:
         self._image = value
 
     def preview(self, max_side: int) -> tuple[np.ndarray, tuple[int, int]]:
-        """The current image at most ``max_side`` on its longer side, and its full (height, width)."""
-        if self._image is not None:
-            full = self._image
-            height, width = full.shape[:2]
-            scale = max_side / max(height, width)
-            if scale >= 1:
-                return full, (height, width)
-            import cv2
+        """The current image at most ``max_side`` on its longer side, and its full (height, width).
 
-            small = cv2.resize(
-                full, (max(1, round(width * scale)), max(1, round(height * scale))),
-                interpolation=cv2.INTER_AREA,
+        While no step has changed the image this is a reduced decode (JPEG DCT scaling), made
+        once; afterwards the changed image is shrunk the same way, so measurements and models
+        see alike images either way.
+        """
+        if self.changed and self._image is not None:
+            full = self._image
+            return imageio.shrink_image(full, max_side), (full.shape[0], full.shape[1])
+        cached = self._previews.get(max_side)
+        if cached is None:
+            small, info = imageio.decode_image_with_info(
+                self.data, page=self.settings.process.page, limits=self.settings.limits,
+                max_side=max_side,
             )
-            return small, (height, width)
-        small, info = imageio.decode_image_with_info(
-            self.data, page=self.settings.process.page, limits=self.settings.limits,
-            max_side=max_side,
-        )
-        self._info = info
-        return small, (info.height, info.width)
+            self._info = info
+            cached = self._previews[max_side] = (small, (info.height, info.width))
+        return cached
 
     def record(self, name: str, params: dict[str, Any], changed: bool, started: float) -> None:
         """Append a :class:`StepRecord` for a step that started at ``started`` (perf_counter)."""

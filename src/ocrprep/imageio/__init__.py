@@ -51,6 +51,7 @@ __all__ = [
     "load_image",
     "load_image_with_info",
     "probe_image",
+    "shrink_image",
 ]
 
 # ocrprep checks pixel counts itself, per page, against a configurable limit (see module docstring).
@@ -512,4 +513,19 @@ def load_image_with_info(
             f"load_image needs bytes, a path or a URI, not {type(source).__name__}"
         )
     return decode_image_with_info(data, page=page, limits=limits, max_side=max_side)
+
+
+def shrink_image(image: np.ndarray, max_side: int) -> np.ndarray:
+    """Downsize ``image`` so its longer side is at most ``max_side``, as a reduced decode does.
+
+    The same resampling as :func:`decode_image` with ``max_side`` (box halvings, then one
+    bilinear step), so that an image changed in memory and one decoded at reduced size look alike
+    to measurements and models. Never upsizes; never modifies its input.
+
+    Examples
+    --------
+    >>> shrink_image(np.zeros((1000, 400, 3), np.uint8), 500).shape
+    (500, 200, 3)
+    """
+    return _pixels.shrink(image, max_side)
 
