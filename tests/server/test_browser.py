@@ -156,10 +156,13 @@ def test_label_review_box_and_train(browser: Any, server_factory: Any, tmp_path:
                                    json={"name": "cy"}).json()["token"]
     drawer = sign_in(browser, server, box_token, "/label")
     showing(drawer, 0)
+    fitted = drawer.locator("#image").bounding_box()
+    drawer.keyboard.press("+")  # zoomed in, the box still lands in image pixels
     rect = drawer.locator("#image").bounding_box()
-    drawer.mouse.move(rect["x"] + 0.2 * rect["width"], rect["y"] + 0.1 * rect["height"])
+    assert rect["width"] == pytest.approx(1.25 * fitted["width"], rel=0.01)
+    drawer.mouse.move(rect["x"] + 0.3 * rect["width"], rect["y"] + 0.3 * rect["height"])
     drawer.mouse.down()
-    drawer.mouse.move(rect["x"] + 0.6 * rect["width"], rect["y"] + 0.5 * rect["height"], steps=5)
+    drawer.mouse.move(rect["x"] + 0.7 * rect["width"], rect["y"] + 0.7 * rect["height"], steps=5)
     drawer.mouse.up()
     assert drawer.locator("#overlay .box").count() == 1
     drawer.keyboard.press("Enter")
@@ -168,9 +171,9 @@ def test_label_review_box_and_train(browser: Any, server_factory: Any, tmp_path:
     width, height = row["receipt-box"]["image_size"][0]["width"], row["receipt-box"]["image_size"][0]["height"]
     (box,) = row["receipt-box"]["annotations"]
     assert box["class_id"] == 0
-    assert box["left"] == pytest.approx(0.2 * width, abs=0.02 * width)
+    assert box["left"] == pytest.approx(0.3 * width, abs=0.02 * width)
     assert box["width"] == pytest.approx(0.4 * width, abs=0.02 * width)
-    assert box["top"] == pytest.approx(0.1 * height, abs=0.02 * height)
+    assert box["top"] == pytest.approx(0.3 * height, abs=0.02 * height)
     assert box["height"] == pytest.approx(0.4 * height, abs=0.02 * height)
 
     # train from the manifest through the API, in the background, and follow its status
