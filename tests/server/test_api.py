@@ -177,6 +177,16 @@ def test_cors_is_off_by_default(server: Server) -> None:
     assert "access-control-allow-origin" not in response.headers
 
 
+def test_cors_allows_only_configured_origins(server_factory) -> None:  # type: ignore[no-untyped-def]
+    opened = server_factory(services=fake_services(),
+                            options=ServerOptions(workers=0, cors_origins=("https://ok.example",)))
+    preflight = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization"}
+    ok = opened.client.options("/v1/process", headers={"Origin": "https://ok.example", **preflight})
+    assert ok.headers["access-control-allow-origin"] == "https://ok.example"
+    other = opened.client.options("/v1/process", headers={"Origin": "https://evil.example", **preflight})
+    assert "access-control-allow-origin" not in other.headers
+
+
 def test_cookie_sign_in_needs_csrf_header_to_change_state(server: Server) -> None:
     with httpx.Client(base_url=server.url) as client:
         signin = client.post("/signin", data={"token": server.admin, "next": "/"})
