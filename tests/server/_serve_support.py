@@ -14,14 +14,13 @@ from typing import Any
 
 import httpx
 import numpy as np
-import pytest
 import uvicorn
 from fastapi import FastAPI
 
 from ocrprep.config import Settings, StorageOptions
 from ocrprep.errors import ModelError, PoorQualityImage
 from ocrprep.quality.report import QualityReport
-from ocrprep.server import Services, create_app, default_services
+from ocrprep.server import Services, default_services
 from ocrprep.server.labelling_db import LabellingStore
 
 

@@ -212,7 +212,7 @@ async def add_worker(request: Request, job_id: int, body: WorkerRequest) -> dict
     state = app_state(request)
     token = await blocking(request, state.store.add_worker, job_id, body.name)
     return {"job_id": job_id, "name": body.name, "token": token,
-            "url": f"/signin?next=/label"}
+            "url": "/signin?next=/label"}
 
 
 @router.post("/v1/labelling/jobs/{job_id}/images/{index}/resolve", tags=["labelling"],
