@@ -69,7 +69,7 @@ def train(
     attribute: Annotated[str | None, typer.Option("--attribute", help="Manifest label attribute.")] = None,
     allow_missing: Annotated[bool, typer.Option("--allow-missing", help="Train without listed images that are missing (they are reported).")] = False,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the split and the booster.")] = 0,
-    feature_set: Annotated[str, typer.Option("--feature-set", help="quality-v1, or layout-v1 for document types.")] = "quality-v1",
+    feature_set: Annotated[str, typer.Option("--feature-set", help="quality-v2 (default), quality-v1, or layout-v1 for document types.")] = "quality-v2",
     rounds: Annotated[int, typer.Option("--rounds", help="Boosting rounds.")] = 300,
     threads: Annotated[int, typer.Option("--threads", help="Threads and feature processes.")] = 2,
     as_json: JsonOpt = False,

@@ -54,7 +54,7 @@ def test_tiny_training_writes_a_self_describing_folder(tiny_model_dir: Path) -> 
     assert {"model.txt", "labels.json", "model.json", "evaluation.json"} <= files
     meta = json.loads((tiny_model_dir / "model.json").read_text())
     assert meta["labels"] == ["bad", "good"]
-    assert meta["feature_set"] == "quality-v1"
+    assert meta["feature_set"] == "quality-v2"
     assert len(meta["dataset"]["hash"]) == 64
     assert meta["training_params"]["seed"] == 0
     assert {"python", "numpy", "lightgbm"} <= set(meta["library_versions"])
@@ -149,7 +149,7 @@ def test_tree_evaluator_matches_lightgbm(tiny_model_dir: Path) -> None:
     booster = lgb.Booster(model_file=str(tiny_model_dir / "model.txt"))
     trees = load_lightgbm_text(tiny_model_dir / "model.txt")
     rng = np.random.default_rng(0)
-    features = np.stack([extract_features(synthetic_page(200 + i)) for i in range(6)])
+    features = np.stack([extract_features(synthetic_page(200 + i), "quality-v2") for i in range(6)])
     features = np.vstack([features, features * rng.uniform(0.5, 1.5, features.shape)])
     features[0, 0] = np.nan
     expected = booster.predict(features)

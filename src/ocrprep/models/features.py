@@ -20,6 +20,11 @@ Feature set ``quality-v1`` (about 150 numbers, a few milliseconds per receipt):
   the border strips (cut-off), row-profile contrast (skew);
 - illumination: a 6x6 grid of paper brightness and local contrast (shadow, glare, occlusion).
 
+Feature set ``quality-v2`` (the default) adds the quality report's raw measurements
+(:func:`ocrprep.quality.measures.measure`: glyph height, edge sharpness, noise, glare, occlusion,
+cut text, skew, ...), about 10 ms more. A model records the hash of the code behind its features;
+retrain (``make model``) when ``features.py`` or ``quality/measures.py`` changes.
+
 Feature set ``layout-v1`` adds an 8x8 text-probability map from the text detector shipped in the
 ``rapidocr`` wheel (run with onnxruntime, offline) for document-type models.
 """
@@ -367,9 +372,22 @@ def _layout_v1(image: np.ndarray, out: _Features) -> None:
     out.add("text_cols_share", float((cols > 0.01).mean()))
 
 
+def _quality_v2(image: np.ndarray, out: _Features) -> None:
+    _quality_v1(image, out)
+    from ocrprep.quality.measures import MEASURES, measure
+
+    values = measure(image)
+    for name in MEASURES:
+        value = float(values.get(name, 0.0))
+        if not np.isfinite(value):
+            value = -1.0 if np.isnan(value) else float(np.sign(value) * 1e6)
+        out.add(f"measure_{name}", value)
+
+
 #: Feature sets by name: each appends its features to a collector.
 FEATURE_SETS: dict[str, Callable[[np.ndarray, _Features], None]] = {
     "quality-v1": _quality_v1,
+    "quality-v2": _quality_v2,
     "layout-v1": _layout_v1,
 }
 

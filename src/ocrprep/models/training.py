@@ -62,7 +62,7 @@ class TrainingParams:
     """How to train; every field is recorded in ``model.json``."""
 
     seed: int = 0
-    feature_set: str = "quality-v1"
+    feature_set: str = "quality-v2"
     num_boost_round: int = 300
     learning_rate: float = 0.05
     num_leaves: int = 15
@@ -113,9 +113,16 @@ def _decode_side() -> int:
     return max(int(ASSESS_MAX_SIDE), WORK_SIDE)
 
 
-def _feature_code_hash() -> str:
-    source = Path(__file__).with_name("features.py").read_bytes()
-    return hashlib.sha256(source).hexdigest()[:16]
+def feature_code_hash() -> str:
+    """Hash of the code that computes features (``features.py`` and the quality measurements)."""
+    here = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in (here / "features.py", here.parent / "quality" / "measures.py", here.parent / "quality" / "text.py"):
+        try:
+            digest.update(path.read_bytes())
+        except OSError:
+            digest.update(b"missing")
+    return digest.hexdigest()[:16]
 
 
 def _one(args: tuple[str, str, Settings | None, str | None]) -> tuple[str, np.ndarray]:
@@ -155,7 +162,7 @@ def _init_worker() -> None:
 def compute_features(
     refs: Sequence[str],
     *,
-    feature_set: str = "quality-v1",
+    feature_set: str = "quality-v2",
     settings: Settings | None = None,
     workers: int = 1,
     cache_dir: Path | None = None,
@@ -179,7 +186,7 @@ def compute_features(
     """
     cache = None
     if cache_dir is not None:
-        cache = str(Path(cache_dir) / f"{feature_set}-{_feature_code_hash()}")
+        cache = str(Path(cache_dir) / f"{feature_set}-{feature_code_hash()}")
     jobs = [(ref, feature_set, settings, cache) for ref in refs]
     results: list[tuple[str, np.ndarray]] = []
     total = len(jobs)
@@ -352,7 +359,7 @@ def train_model(
         "thresholds": thresholds,
         "feature_set": params.feature_set,
         "feature_names": list(feature_names(params.feature_set)),
-        "feature_code_hash": _feature_code_hash(),
+        "feature_code_hash": feature_code_hash(),
         "decode_max_side": _decode_side(),
         "work_side": WORK_SIDE,
         "classifier": "lightgbm",
