@@ -257,8 +257,14 @@ def test_access_log_is_structured_json_with_the_request_id(server: Server, caplo
 
     from ocrprep.server.logging import JsonFormatter
 
+    import time
+
     with caplog.at_level(logging.INFO, logger="ocrprep.server.access"):
         server.client.get("/v1/whoami", headers={**server.h(server.reader), "X-Request-ID": "trace-7"})
+        deadline = time.monotonic() + 5  # the line is written once the response has gone out
+        while not any(getattr(r, "request_id", "") == "trace-7" for r in caplog.records):
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
     lines = [json.loads(JsonFormatter().format(r)) for r in caplog.records if getattr(r, "request_id", "") == "trace-7"]
     assert len(lines) == 1
     assert {k: lines[0][k] for k in ("route", "status", "method", "level")} == {
