@@ -43,8 +43,8 @@ _RULES: dict[str, tuple[_Rule, ...]] = {
               "character height {v:.1f} px, needs at least {lim:.1f} px"),
     ),
     "document_cutoff": (
-        _Rule("margin", "min_margin", True,
-              "text margin {v:.2f} character heights, needs at least {lim:.2f}"),
+        _Rule("cut_span", "max_cut_span", False,
+              "characters sliced along {v:.0%} of a frame side, needs at most {lim:.0%}"),
     ),
     "text_cutoff": (
         _Rule("text_cut", "max_text_cut", False,
@@ -57,10 +57,10 @@ _RULES: dict[str, tuple[_Rule, ...]] = {
     "skewed": (_Rule("abs_skew", "max_skew", False, "text tilted {v:.1f} degrees, needs at most {lim:.1f}"),),
     "rotated": (
         _Rule("vertical", "max_vertical", False,
-              "{v:.0%} of the text lines run vertically, needs at most {lim:.0%}"),
+              "text lines run vertically (vertical/horizontal line evidence {v:.2f}), "
+              "needs at most {lim:.2f}"),
         _Rule("upside_down", "max_upside_down", False,
-              "{v:.0%} of the periods and commas sit at the top of the lines (upside down), "
-              "needs at most {lim:.0%}"),
+              "upside down (top line straighter than the baseline by {v:.2f}), needs at most {lim:.2f}"),
     ),
     "blank": (_Rule("glyph_count", "min_glyphs", True, "{v:.0f} characters found, needs at least {lim:.0f}"),),
 }
@@ -111,7 +111,7 @@ def assess(
     >>> report.acceptable, report.top_defect
     (False, 'blank')
     >>> report.reasons[0]
-    'blank: 0 characters found, needs at least 12'
+    'blank: 0 characters found, needs at least 20'
     """
     _check(image)
     measurements = measure(image, source_size=source_size)
@@ -127,7 +127,7 @@ def judge(measurements: dict[str, float], limits: QualityLimits | None = None) -
     >>> m = dict.fromkeys(MEASURES, 0.0) | {"glyph_count": 500, "glyph_height": 20, "sharpness": 0.05,
     ...     "paper": 240, "contrast": 0.6, "margin": 3}
     >>> judge(m).reasons[0]
-    'blurry: edge sharpness 0.05, needs at least 0.14'
+    'blurry: edge sharpness 0.05, needs at least 0.30'
     """
     limits = limits or QualityLimits()
     values = dict(measurements)

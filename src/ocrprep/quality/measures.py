@@ -23,7 +23,9 @@ Measurements (units in brackets):
 ``occluded``      share of the text area under a smooth, non-paper object (0..1)
 ``text_cut``      character-like components sliced by the worst frame side
 ``margin``        smallest distance from the text to a frame side, in glyph heights
-``cut_span``      share of a frame side's text extent along which characters are sliced (0..1)
+``cut_span``      share of a frame side's text extent along which characters are sliced, times
+                  ``min(1, sliced / 8)`` (0..1; 0 in heavy noise, where pieces cannot be told apart)
+``lines``         strength of the text-line structure (projection-profile sharpness; 1 = none)
 ``skew``          dominant text-line angle, degrees counter-clockwise (-45..45)
 ``vertical``      share of text lines running vertically (0..1; 90/270 rotation)
 ``upside_down``   share of baseline marks (periods, commas) found at the top of lines (0..1)
@@ -59,6 +61,7 @@ MEASURES: tuple[str, ...] = (
     "text_cut",
     "margin",
     "cut_span",
+    "lines",
     "skew",
     "vertical",
     "upside_down",
@@ -66,6 +69,8 @@ MEASURES: tuple[str, ...] = (
 
 _EMPTY_TEXT = 12  # fewer glyphs than this: no text to judge
 _SHARP_PIXELS = 60_000  # pixels of text examined for edge sharpness
+_MAX_NOISE_FOR_CUTS = 0.05  # noise/contrast above which sliced characters cannot be told from specks
+_MIN_LINES = 3.3  # line-profile strength below which no line angle is reported
 
 
 def measure(image: np.ndarray, *, source_size: tuple[int, int] | None = None) -> dict[str, float]:
@@ -131,7 +136,8 @@ class _Measurer:
         self._sharpness()
         self._grid()
         self._levels()
-        self._cutoff()
+        if self.out["noise_ratio"] <= _MAX_NOISE_FOR_CUTS:
+            self._cutoff()
         self._lines()
         return self.out
 
@@ -148,6 +154,8 @@ class _Measurer:
         # Immerkaer: the 3x3 kernel cancels smooth images; MAD of the residual is robust to edges
         kernel = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
         resid = np.abs(cv2.filter2D(self.work, cv2.CV_16S, kernel)[1:-1:3, 1:-1:2]).reshape(-1)
+        if resid.size == 0:
+            return
         mid = resid.size // 2
         self.out["noise"] = 1.4826 * float(np.partition(resid, mid)[mid]) / 6.0
 
@@ -183,9 +191,9 @@ class _Measurer:
         peak = mag >= cv2.dilate(mag, np.ones((3, 3), np.uint8))
         top_spread = float(spread.max())
         strong = peak & (spread >= max(20.0, 0.5 * top_spread)) & (mag >= 0.05 * spread)
-        if int(np.count_nonzero(strong)) < 50:
-            self.out["sharpness"] = 0.0
-            self.out["blur_sigma"] = 1.0
+        if int(np.count_nonzero(strong)) < 10:  # too few text edges to judge focus
+            self.out["sharpness"] = 0.5
+            self.out["blur_sigma"] = 0.0
             return
         ratio = mag[strong] / spread[strong]
         # the blurriest of four edge directions (motion blur smears one direction only)
@@ -218,6 +226,8 @@ class _Measurer:
             self.g_chroma = (small.max(axis=2) - small.min(axis=2)).astype(np.float32)
         else:
             self.g_chroma = np.zeros((gh, gw), np.float32)
+        box = np.ones((3, 3), np.uint8)
+        self.g_chroma_range = cv2.dilate(self.g_chroma, box) - cv2.erode(self.g_chroma, box)
         t, b, lft, r = self.area
         inside = np.zeros((gh, gw), bool)
         inside[t // cell : max(t // cell + 1, b // cell), lft // cell : max(lft // cell + 1, r // cell)] = True
@@ -233,37 +243,52 @@ class _Measurer:
         self._glare(bright)
 
     def _occlusion(self) -> None:
-        foreign = (self.foreign & self.inside).view(np.uint8)
-        n, _, stats, _ = cv2.connectedComponentsWithStats(foreign, connectivity=4)
+        foreign = self.foreign.view(np.uint8)
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(foreign, connectivity=4)
+        if n <= 1:
+            return
         inside_cells = max(1, int(self.inside.sum()))
         ink_cells = self.g_ink > 0.02
         span = max(2, int(round(2.5 * self.hc / self.cell)))
+        # an object is thick: it hides several lines at once (shadowed gaps between lines are thin)
+        depth = cv2.distanceTransform(np.pad(foreign, 1), cv2.DIST_L2, 3)[1:-1, 1:-1]
+        thick = 1.5 * self.hc / self.cell
+        over = np.bincount(labels[self.inside], minlength=n)
         best = 0.0
-        for i in np.flatnonzero(stats[1:, 4] >= 0.02 * inside_cells) + 1:
-            x, y, w, h, a = (int(v) for v in stats[i])
+        for i in np.flatnonzero(over[1:] >= 0.02 * inside_cells) + 1:
+            x, y, w, h, _ = (int(v) for v in stats[i])
+            y0, x0, y1, x1 = max(0, y - 1), max(0, x - 1), y + h + 1, x + w + 1
+            comp = labels[y0:y1, x0:x1] == i
+            if float(depth[y0:y1, x0:x1][comp].max()) < thick:
+                continue
+            # an object has a sharp outline; a shadow fades in over many cells
+            ring = (cv2.dilate(comp.view(np.uint8), np.ones((3, 3), np.uint8)) > 0) & ~comp
+            ring &= ~self.has_ink[y0:y1, x0:x1]
+            step = (self.g_range[y0:y1, x0:x1] >= 12.0) | (self.g_chroma_range[y0:y1, x0:x1] >= 20.0)
+            if ring.any() and float(np.mean(step[ring])) < 0.3:
+                continue
             sides = (
                 int(ink_cells[max(0, y - span) : y, x : x + w].any())
                 + int(ink_cells[y + h : y + h + span, x : x + w].any())
                 + int(ink_cells[y : y + h, max(0, x - span) : x].any())
                 + int(ink_cells[y : y + h, x + w : x + w + span].any())
             )
-            # an object over the text is solid (fills its box, no ink inside) with text on three
-            # sides of it (two when it is large); shadowed paper between lines is not
-            box_ink = float(ink_cells[y : y + h, x : x + w].mean())
-            solid = a >= 0.45 * w * h and box_ink < 0.08
-            if solid and (sides >= 3 or (sides == 2 and a >= 0.08 * inside_cells)):
-                best = max(best, a / inside_cells)
+            # an object over the text has text on three sides of it (two when it is large)
+            share = float(over[i]) / inside_cells
+            if sides >= 3 or (sides == 2 and share >= 0.08):
+                best = max(best, share)
         self.out["occluded"] = float(best)
 
     def _glare(self, bright: np.ndarray) -> None:
-        # a hole in the text: bright, ink-free cells with text on all four sides of them
+        # a hole in the text: bright, ink-free cells with text on both sides (above and below,
+        # or left and right); its size is the radius of the largest disc that fits in it
         ink = (self.g_ink > 0.02) & self.inside
         left = np.maximum.accumulate(ink, axis=1)
         right = np.maximum.accumulate(ink[:, ::-1], axis=1)[:, ::-1]
         up = np.maximum.accumulate(ink, axis=0)
         down = np.maximum.accumulate(ink[::-1], axis=0)[::-1]
-        sides = left.view(np.uint8) + right.view(np.uint8) + up.view(np.uint8) + down.view(np.uint8)
-        free = (bright & self.inside & (sides >= 3)).view(np.uint8)
+        enclosed = (left & right) | (up & down)
+        free = (bright & self.inside & enclosed).view(np.uint8)
         if not free.any():
             return
         dist = cv2.distanceTransform(np.pad(free, 1), cv2.DIST_L2, 3)
@@ -295,8 +320,13 @@ class _Measurer:
         # sliced characters: glyph-sized, stroke-like (not solid) pieces touching a frame side
         # over a short stretch (scanner borders and paper edges touch along long runs)
         w, h, area = s[:, 2], s[:, 3], s[:, 4]
-        ok = (np.maximum(w, h) >= 0.3 * hc) & (h <= 1.6 * hc) & (w <= 2.0 * hc)
+        ok = (np.maximum(w, h) >= 0.35 * hc) & (np.minimum(w, h) >= 0.15 * hc)
+        ok &= (h <= 1.6 * hc) & (w <= 2.0 * hc)
         ok &= (area <= 0.75 * w * h) & (area >= 0.1 * w * h)
+        # as thin as the print: torn paper teeth and dark scanner borders are chunkier
+        glyphs = s[glyph_filter(s, (self.h, self.w))]
+        stroke = float(np.median(glyphs[:, 4] / np.maximum(glyphs[:, 2], glyphs[:, 3])))
+        ok &= area / np.maximum(np.maximum(w, h), 1) <= 2.0 * stroke + 0.5
         c = s[ok]
         ink = self.ink
         t, b, lft, r = self.area
@@ -317,7 +347,9 @@ class _Measurer:
             if count == 0:
                 continue
             starts, ends = pos[idx][keep], (pos[idx] + size[idx])[keep]
-            span = float(ends.max() - starts.min()) / extent if count >= 2 else 0.0
+            # the stretch of the side along which characters are sliced, discounted when only a
+            # few are (a stray character at the edge of a tight crop is not a cut-off page)
+            span = float(ends.max() - starts.min()) / extent * min(1.0, count / 8.0) if count >= 3 else 0.0
             if count > best_count:
                 best_count = count
             best_span = max(best_span, min(1.0, span))
@@ -354,6 +386,9 @@ class _Measurer:
         best = float(coarse[int(np.argmax(scores))])
         horizontal = np.abs(coarse) <= 44
         s_h, s_v = float(scores[horizontal].max()), float(scores[~horizontal].max())
+        self.out["lines"] = max(s_h, s_v)
+        if self.out["lines"] < _MIN_LINES:  # no line structure (noise, specks): no angle to report
+            return
         self.out["vertical"] = s_v / max(s_h, 1e-9)
         fine = best + np.arange(-2.0, 2.01, 0.25)
         angle = float(fine[int(np.argmax(_profile_scores(cx, bottom, fine, bin_width)))])

@@ -86,7 +86,7 @@ def glyph_height(heights: np.ndarray) -> float:
 
     Examples
     --------
-    >>> glyph_height(np.array([2, 10, 10, 11, 12]))
+    >>> glyph_height(np.array([2, 3, 10, 10, 10, 10, 10, 11, 11, 11, 12]))
     11.0
     """
     return float(np.percentile(heights, 70)) if heights.size else 0.0
