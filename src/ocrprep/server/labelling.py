@@ -196,22 +196,23 @@ def next_images(
 
 
 def answered_and_skipped(
-    annotations: Iterable[Annotation],
+    states: Iterable[tuple[int, str, bool]],
 ) -> tuple[dict[int, set[str]], dict[int, set[str]]]:
-    """From a job's answers: who answered each image, and whose latest answer was a skip.
+    """From (image, worker, skipped) of a job's answers, oldest first: who answered each image,
+    and whose latest answer was a skip.
 
     Examples
     --------
-    >>> answered_and_skipped([Annotation(0, "a", "good"), Annotation(0, "b", skipped=True)])
-    ({0: {'a'}}, {0: {'b'}})
+    >>> answered_and_skipped([(0, "a", False), (0, "b", True), (1, "b", True), (1, "b", False)])
+    ({0: {'a'}, 1: {'b'}}, {0: {'b'}})
     """
-    latest: dict[tuple[int, str], Annotation] = {}
-    for item in annotations:
-        latest[(item.image, item.worker)] = item
+    latest: dict[tuple[int, str], bool] = {}
+    for image, worker, was_skipped in states:
+        latest[(image, worker)] = was_skipped
     answered: dict[int, set[str]] = {}
     skipped: dict[int, set[str]] = {}
-    for (image, worker), item in latest.items():
-        (skipped if item.skipped else answered).setdefault(image, set()).add(worker)
+    for (image, worker), was_skipped in latest.items():
+        (skipped if was_skipped else answered).setdefault(image, set()).add(worker)
     return answered, skipped
 
 
