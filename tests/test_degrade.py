@@ -241,3 +241,13 @@ def test_synthesize_refuses_unknown_kind_and_empty_folder(tmp_path: Path) -> Non
     _write_good(tmp_path / "in", 1)
     with pytest.raises(MalformedRequest, match="unknown degradation"):
         synthesize(tmp_path / "in", tmp_path / "out", kinds=("smudge",), settings=settings_)
+
+
+def test_synthesize_keeps_same_named_images_from_subfolders_apart(tmp_path: Path) -> None:
+    for sub in ("a", "b"):
+        (tmp_path / "in" / sub).mkdir(parents=True)
+        Image.fromarray(_page(seed=len(sub))).save(tmp_path / "in" / sub / "x.png")
+    settings_ = load_settings(**{"storage.roots": [str(tmp_path)]})
+    items = synthesize(tmp_path / "in", tmp_path / "out", kinds=("dark",), settings=settings_)
+    paths = sorted(i.path for i in items)
+    assert paths == ["bad/dark__a__x__severe.png", "bad/dark__b__x__severe.png", "good/a__x.png", "good/b__x.png"]

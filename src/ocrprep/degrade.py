@@ -707,14 +707,13 @@ def synthesize(
     if not sources:
         raise MalformedRequest(f"no images found in {good_dir}")
     out = str(out_dir).rstrip("/")
+    names = _unique_names(sources)
     items: list[SynthItem] = []
     for uri in sources:
-        name = uri.rsplit("/", 1)[-1]
-        io.write(f"{out}/good/{name}", io.read(uri))
-        items.append(SynthItem(path=f"good/{name}", label="good", source=uri))
+        io.write(f"{out}/good/{names[uri]}", io.read(uri))
+        items.append(SynthItem(path=f"good/{names[uri]}", label="good", source=uri))
     for uri in sources:
-        name = uri.rsplit("/", 1)[-1]
-        stem = name.rsplit(".", 1)[0]
+        stem = names[uri].rsplit(".", 1)[0]
         image = io.decode(io.read(uri))
         for kind in chosen:
             for severity in severities:
@@ -730,6 +729,19 @@ def synthesize(
     lines = "".join(json.dumps(item.to_dict(), sort_keys=True) + "\n" for item in items)
     io.write(f"{out}/manifest.jsonl", lines.encode())
     return items
+
+
+def _unique_names(sources: Sequence[str]) -> dict[str, str]:
+    """File names for the copies: the base name, or the path below the common folder when two
+    images in different subfolders share a base name (``a/x.jpg`` -> ``a__x.jpg``)."""
+    base = {uri: uri.replace("\\", "/").rsplit("/", 1)[-1] for uri in sources}
+    counts: dict[str, int] = {}
+    for name in base.values():
+        counts[name] = counts.get(name, 0) + 1
+    if all(c == 1 for c in counts.values()):
+        return base
+    prefix = os.path.commonpath([uri.replace("\\", "/") for uri in sources]) if len(sources) > 1 else ""
+    return {uri: uri.replace("\\", "/")[len(prefix):].strip("/").replace("/", "__") for uri in sources}
 
 
 _IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp", ".gif")
@@ -772,7 +784,8 @@ class _SynthIO:
     def read(self, uri: str) -> bytes:
         if self.storage is None:
             return Path(uri).read_bytes()
-        return bytes(self.storage.read_bytes(uri, self._opts().storage))
+        opts = self._opts()
+        return bytes(self.storage.read_bytes(uri, opts.storage, max_bytes=opts.limits.max_bytes))
 
     def write(self, uri: str, data: bytes) -> None:
         if self.storage is None:
