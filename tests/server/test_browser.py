@@ -165,6 +165,7 @@ def test_label_review_box_and_train(browser: Any, server_factory: Any, tmp_path:
     drawer.mouse.move(rect["x"] + 0.7 * rect["width"], rect["y"] + 0.7 * rect["height"], steps=5)
     drawer.mouse.up()
     assert drawer.locator("#overlay .box").count() == 1
+    drawer.screenshot(path=str(tmp_path / "box.png"))
     drawer.keyboard.press("Enter")
     drawer.wait_for_selector("#done:not(.hidden)")
     row = json.loads(server.client.get(f"/v1/labelling/jobs/{box_job['id']}/manifest", headers=admin).text)
