@@ -220,6 +220,10 @@ def test_label_review_box_and_train(browser: Any, server_factory: Any, tmp_path:
     cells = dashboard.eval_on_selector_all("#confusion-matrix td.cell", "cells => cells.map(c => Number(c.textContent))")
     assert cells == [n for row in matrix["matrix"] for n in row]
     dashboard.wait_for_selector("#jobs a:text('receipt-quality')")
+    dashboard.click("#projects button[data-action='start']")  # deploy it from the dashboard
+    dashboard.wait_for_selector("#projects .badge.RUNNING")
+    metrics = server.client.get("/metrics", headers=admin).text
+    assert f'ocrprep_model_version_status{{project="receipt-quality",status="RUNNING",version="{version}"}} 1.0' in metrics
     dashboard.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
     dashboard.goto(f"{server.url}/docs")
     dashboard.wait_for_selector("#api code:text('/v1/process')")

@@ -3,6 +3,26 @@
 // labelling jobs, and recent results with before/after thumbnails.
 
 let selected = null;
+let isAdmin = false;
+
+async function act(v, action) {
+  const path = `/v1/projects/${encodeURIComponent(v.project)}/versions/${v.version}`;
+  if (action === "delete" && !confirm(`Delete ${v.name}?`)) return;
+  try {
+    await api(action === "delete" ? path : `${path}/${action}`, { method: action === "delete" ? "DELETE" : "POST" });
+    await refresh();
+  } catch (error) { alert(error.message); }
+}
+
+function actions(v) {
+  if (!isAdmin) return [];
+  const can = {
+    start: ["TRAINING_COMPLETED", "STOPPED", "FAILED"].includes(v.status),
+    stop: v.status === "RUNNING",
+    delete: ["TRAINING_COMPLETED", "STOPPED", "FAILED", "TRAINING_FAILED"].includes(v.status),
+  };
+  return Object.entries(can).filter(([, ok]) => ok).map(([name]) => el("button", { "data-action": name, onclick: () => act(v, name) }, name));
+}
 
 function renderProjects(projects) {
   const target = document.getElementById("projects");
@@ -15,7 +35,7 @@ function renderProjects(projects) {
         el("td", {}, project.name), el("td", {}, `v${v.version}`),
         el("td", {}, badge(v.status), v.status_message ? el("div", { class: "muted" }, v.status_message) : null),
         el("td", {}, v.f1_score === null ? "–" : num(v.f1_score)),
-        el("td", {}, el("button", { onclick: () => loadEvaluation(v.project, v.version) }, "Evaluation")));
+        el("td", {}, el("button", { onclick: () => loadEvaluation(v.project, v.version) }, "Evaluation"), " ", actions(v)));
       rows.push(row);
     }
   }
@@ -108,7 +128,8 @@ document.getElementById("new-job").addEventListener("submit", async (event) => {
   try {
     const me = await api("/v1/whoami");
     document.getElementById("whoami").textContent = `${me.name} (${me.scopes.join(", ")})`;
-    if ((me.scopes || []).includes("admin")) document.getElementById("new-job").classList.remove("hidden");
+    isAdmin = (me.scopes || []).includes("admin");
+    if (isAdmin) document.getElementById("new-job").classList.remove("hidden");
   } catch (e) { /* signed out */ }
   await refresh();
   setInterval(refresh, 5000);
