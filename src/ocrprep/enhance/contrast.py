@@ -26,7 +26,7 @@ class Levels:
 
 
 def estimate_levels(image: np.ndarray | Views) -> Levels:
-    """Ink level (lower quartile of the text pixels) and paper level (median of the rest).
+    """Ink level (darkest text, the 0.5th percentile) and paper level (median of the non-text).
 
     Examples
     --------
@@ -38,47 +38,50 @@ def estimate_levels(image: np.ndarray | Views) -> Levels:
     small, _ = v.at(1000)
     mask, _ = v.mask(1000, 15)
     paper = float(np.median(small[~mask])) if (~mask).any() else float(np.median(small))
-    ink = float(np.percentile(small[mask], 25)) if mask.sum() > 20 else paper
-    return Levels(ink=ink, paper=paper)
+    ink = float(np.percentile(small[::2, ::2], 0.5)) if mask.sum() > 20 else paper
+    return Levels(ink=min(ink, paper), paper=paper)
 
 
 def stretch_contrast(
-    image: np.ndarray, levels: Levels | None = None, *, ink: int = 30, paper: int = 245
+    image: np.ndarray, levels: Levels | None = None, *, gamma: float = 1.0,
+    ink: int = 0, paper: int = 255,
 ) -> np.ndarray:
-    """Map the measured ink level to ``ink`` and the paper level to ``paper`` linearly.
+    """Map the measured ink level to ``ink`` and the paper level to ``paper``.
 
     Parameters
     ----------
     image : ndarray, (H, W) or (H, W, 3), uint8
     levels : Levels, optional
         From :func:`estimate_levels` (measured when omitted).
+    gamma : float
+        Above 1 darkens the mid-tones between ink and paper: thin, faint strokes come back
+        thicker, which both OCR engines prefer.
 
     Returns
     -------
     ndarray
-        Same shape, uint8, clipped to 0..255.
+        Same shape, uint8, clipped to 0..255 (one look-up table, so colour is kept).
 
     Examples
     --------
     >>> page = np.full((50, 50), 200, np.uint8); page[10:40:6, 5:45] = 170
     >>> out = stretch_contrast(page, Levels(ink=170, paper=200))
-    >>> int(out[0, 0]) > 240, int(out[10, 10]) < 35
-    (True, True)
+    >>> int(out[0, 0]), int(out[10, 10])
+    (255, 0)
     """
     check_image(image)
     lv = estimate_levels(image) if levels is None else levels
     span = max(lv.paper - lv.ink, 4.0)
-    gain = (paper - ink) / span
-    offset = paper - lv.paper * gain
-    lut = np.clip(np.arange(256, dtype=np.float32) * gain + offset, 0, 255).astype(np.uint8)
+    t = np.clip((np.arange(256, dtype=np.float64) - lv.ink) / span, 0.0, 1.0) ** gamma
+    lut = np.clip(np.rint(ink + (paper - ink) * t), 0, 255).astype(np.uint8)
     return cv2.LUT(image, lut)
 
 
 def is_inverted(image: np.ndarray | Views) -> bool:
     """True for light text on a dark background.
 
-    The background (the median) must be dark and far nearer the darkest than the brightest pixels,
-    and bright thin strokes must outweigh dark ones.
+    The background (the median) must be dark and far nearer the darkest pixels than the
+    brightest: the text is a bright minority. A dim page has no bright minority.
 
     Examples
     --------
@@ -88,12 +91,7 @@ def is_inverted(image: np.ndarray | Views) -> bool:
     """
     small, _ = views(image).at(500)
     low, median, high = np.percentile(small, [1, 50, 99])
-    if median >= 110 or (high - median) < 2.0 * (median - low):
-        return False
-    element = cv2.getStructuringElement(cv2.MORPH_RECT, (11, 11))
-    bright = cv2.morphologyEx(small, cv2.MORPH_TOPHAT, element).astype(np.float64).sum()
-    dark = cv2.morphologyEx(small, cv2.MORPH_BLACKHAT, element).astype(np.float64).sum()
-    return bool(bright > 1.5 * dark)
+    return bool(median < 110 and high - median > max(60.0, 3.0 * (median - low)))
 
 
 def invert(image: np.ndarray) -> np.ndarray:

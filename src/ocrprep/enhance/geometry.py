@@ -118,8 +118,8 @@ def estimate_borders(
     """Widths of the solid dark strips along each edge: (top, bottom, left, right) in pixels.
 
     A row or column counts as border when at least 95% of its pixels are much darker than the
-    paper and it holds no ink (no small dark strokes); the walk inward stops at the first line that
-    is not border, so text is never inside, even under a deep shadow.
+    paper and none is clearly darker than the line's own median (no strokes); the walk inward
+    stops at the first line that is not border, so text is never inside, even under a shadow.
 
     Examples
     --------
@@ -131,11 +131,17 @@ def estimate_borders(
     gray, scale = v.at(1000)
     paper = float(np.percentile(gray[::2, ::2], 75))
     dark = gray < paper * 0.45
-    ink, _ = v.mask(1000, 15, 25)
-    # Text rows hold some ink and some paper; a border row is all one (a thin strip is all "ink").
-    row_ink, col_ink = ink.mean(axis=1), ink.mean(axis=0)
-    rows = np.where((row_ink < 0.002) | (row_ink > 0.9), dark.mean(axis=1), 0.0)
-    cols = np.where((col_ink < 0.002) | (col_ink > 0.9), dark.mean(axis=0), 0.0)
+    level = gray.astype(np.float32)
+
+    def blank(axis: int) -> np.ndarray:
+        # Share of pixels clearly darker than their own row's (column's) median: a border strip
+        # has none, a text line under a deep shadow still has its strokes.
+        median = np.median(level, axis=axis, keepdims=True)
+        strokes = level < median - np.maximum(8.0, 0.25 * median)
+        return strokes.mean(axis=axis) < 0.002
+
+    rows = np.where(blank(1), dark.mean(axis=1), 0.0)
+    cols = np.where(blank(0), dark.mean(axis=0), 0.0)
 
     def walk(fractions: np.ndarray) -> int:
         limit = int(len(fractions) * max_fraction)

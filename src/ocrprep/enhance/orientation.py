@@ -32,6 +32,9 @@ __all__ = ["OrientationEstimate", "detect_orientation", "fix_orientation", "meas
 _SMALL_SIDE = 500
 _CROP_H, _CROP_W = 48, 192
 _MAX_CROPS = 6
+import os
+_SQUEEZE = float(os.environ.get('SQ', '2.0'))
+_PAD = float(os.environ.get('PAD', '0.25'))
 
 
 @dataclass(frozen=True)
@@ -93,8 +96,19 @@ def _line_direction(mask: np.ndarray) -> tuple[float, float]:
     return angle, float(np.clip(clarity, 0.0, 1.0))
 
 
-def _bands(profile: np.ndarray, min_height: int) -> list[tuple[int, int]]:
-    on = profile > max(1.0, 0.04 * float(profile.max()))
+def _bands(profile: np.ndarray, min_height: int, window: int = 15) -> list[tuple[int, int]]:
+    """Runs of rows that hold a text line, from the row profile of a levelled ink mask."""
+    # Remove a slowly varying floor (a page edge or a rule crossing every row) with a running
+    # minimum, so the valleys between lines reach zero.
+    padded = np.pad(profile, window // 2, mode="edge")
+    floor = np.lib.stride_tricks.sliding_window_view(padded, window).min(axis=1)[: len(profile)]
+    profile = profile - floor
+    filled = profile[profile > 0]
+    if filled.size == 0:
+        return []
+    # Relative to a typical text row (not the maximum, which may be a rule or a bold title), so
+    # that lines which touch at a low resolution still split at their valleys.
+    on = profile > max(1.0, 0.15 * float(np.percentile(filled, 75)))
     edges = np.flatnonzero(np.diff(np.concatenate([[0], on.astype(np.int8), [0]])))
     runs = list(zip(edges[::2], edges[1::2], strict=True))
     return [(int(a), int(b)) for a, b in runs if b - a >= min_height]
@@ -118,29 +132,57 @@ def _crop_matrices(
     heights = np.array([b - a for a, b in bands], dtype=np.float64)
     typical = float(np.median(heights))
     candidates = []
+    edge = 0.01 * levelled.shape[0]
     for top, bottom in bands:
         band_h = bottom - top
-        if band_h > 2.5 * typical or band_h < 0.5 * typical:
+        if band_h > 1.6 * typical or band_h < 0.6 * typical or top < edge or bottom > levelled.shape[0] - edge:
             continue
         columns = levelled[top:bottom].sum(axis=0).astype(np.float64)
-        window = int(round(band_h * 1.25 * _CROP_W / _CROP_H))
-        if columns.sum() == 0 or np.count_nonzero(columns) < window * 0.5:
+        box_h = band_h * (1.0 + 2 * _PAD)
+        # Like PaddleOCR's own crops: a long stretch of the line squeezed into 192 x 48.
+        window = int(round(box_h * _SQUEEZE * _CROP_W / _CROP_H))
+        if np.count_nonzero(columns) < min(window, len(columns)) * 0.4:
             continue
-        sums = np.convolve(columns, np.ones(window), mode="valid") if window < len(columns) else None
-        start = int(np.argmax(sums)) if sums is not None else 0
-        ink = float(sums[start]) if sums is not None else float(columns.sum())
+        if window < len(columns):
+            sums = np.convolve(columns, np.ones(window), mode="valid")
+            start = int(np.argmax(sums))
+            ink = float(sums[start])
+        else:
+            start, ink = 0, float(columns.sum())
         candidates.append((ink, top, bottom, start, window))
     candidates.sort(reverse=True)
     to_small = np.vstack([level, [0.0, 0.0, 1.0]])
     from_full = np.diag([scale, scale, 1.0])
     matrices = []
     for _, top, bottom, start, window in candidates[:_MAX_CROPS]:
-        pad = 0.25 * (bottom - top)
-        box_h = (bottom - top) + 2 * pad
-        zoom = _CROP_H / box_h
-        crop = np.array([[zoom, 0.0, -start * zoom], [0.0, zoom, -(top - pad) * zoom], [0, 0, 1.0]])
+        pad = _PAD * (bottom - top)
+        zoom_y = _CROP_H / ((bottom - top) + 2 * pad)
+        zoom_x = _CROP_W / window
+        crop = np.array([[zoom_x, 0.0, -start * zoom_x], [0.0, zoom_y, -(top - pad) * zoom_y], [0, 0, 1.0]])
         matrices.append((crop @ to_small @ from_full)[:2])
     return matrices
+
+
+def _isolate_line(crop: np.ndarray) -> np.ndarray:
+    """Blank the parts of neighbouring lines that reach into a crop above or below its own line."""
+    paper = float(np.percentile(crop, 90))
+    ink = crop < paper - max(20.0, 0.35 * (paper - float(crop.min())))
+    rows = ink.sum(axis=1)
+    middle = crop.shape[0] // 2
+    on = rows > max(1, 0.02 * crop.shape[1])
+    if not on[middle - 4 : middle + 4].any():
+        return crop
+    centre = middle - 4 + int(np.argmax(on[middle - 4 : middle + 4]))
+    top = centre
+    while top > 0 and on[top - 1]:
+        top -= 1
+    bottom = centre
+    while bottom < len(on) - 1 and on[bottom + 1]:
+        bottom += 1
+    out = crop.copy()
+    out[: max(0, top - 2)] = paper
+    out[bottom + 3 :] = paper
+    return out
 
 
 def _upright_log_odds(gray: np.ndarray, matrices: list[np.ndarray]) -> float:
@@ -150,7 +192,7 @@ def _upright_log_odds(gray: np.ndarray, matrices: list[np.ndarray]) -> float:
                        borderMode=cv2.BORDER_REPLICATE)
         for m in matrices
     ]
-    batch = np.stack(crops).astype(np.float32)
+    batch = np.stack([_isolate_line(crop) for crop in crops]).astype(np.float32)
     # Stretch each crop to the full range, so faint or dim text looks like the classifier's data.
     low = np.percentile(batch, 2, axis=(1, 2), keepdims=True)
     high = np.percentile(batch, 98, axis=(1, 2), keepdims=True)
@@ -158,7 +200,8 @@ def _upright_log_odds(gray: np.ndarray, matrices: list[np.ndarray]) -> float:
     batch = np.repeat(batch[:, None], 3, axis=1)
     session = _classifier()
     (probs,) = session.run(None, {session.get_inputs()[0].name: batch})
-    probs = np.clip(probs.astype(np.float64), 1e-4, 1.0)
+    # Clipped, so that one confidently wrong crop (a line of digits) cannot outvote the rest.
+    probs = np.clip(probs.astype(np.float64), 0.05, 0.95)
     return float(np.sum(np.log(probs[:, 0]) - np.log(probs[:, 1])))
 
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from ocrprep.enhance._image import Views, check_image, resize_to
 from ocrprep.enhance.contrast import estimate_levels, invert, is_inverted, stretch_contrast
-from ocrprep.enhance.denoise import denoise, estimate_noise
+from ocrprep.enhance.denoise import denoise, estimate_noise, smooth_artifacts
 from ocrprep.enhance.geometry import estimate_borders, estimate_text_height, remove_borders, upscale
 from ocrprep.enhance.illumination import estimate_background, normalize_illumination, unevenness
 from ocrprep.enhance.orientation import measure_orientation
@@ -106,9 +106,12 @@ class Thresholds:
     skew_degrees: float = 1.0
     orientation_confidence: float = 0.8
     unevenness: float = 0.3
-    min_contrast: float = 70.0
+    min_contrast: float = 75.0
     min_paper: float = 170.0
-    noise_sigma: float = 4.0
+    noise_sigma: float = 6.0
+    smooth_gain: float = 2.5
+    gamma: float = 1.5
+    faint_gamma: float = 2.0
     min_text_height: float = 9.0
     target_text_height: float = 18.0
     max_upscale: float = 3.0
@@ -156,6 +159,7 @@ def _own_report(m: dict[str, float], th: Thresholds) -> QualityReport:
     defects["rotated"] = m["orientation_confidence"] if m["orientation"] else 0.0
     defects["dark"] = float(np.clip((th.min_paper + 40 - m["paper"]) / 80, 0, 1))
     defects["faint"] = float(np.clip((th.min_contrast + 30 - m["contrast"]) / 60, 0, 1))
+    defects["dark"] = max(defects["dark"], float(np.clip(m["unevenness"] / (2 * th.unevenness), 0, 1)))
     defects["noisy"] = float(np.clip((m["noise"] - th.noise_sigma / 2) / th.noise_sigma, 0, 1))
     if m["text_height"] > 0:
         small = (th.min_text_height + 3 - m["text_height"]) / 6
@@ -224,21 +228,22 @@ def _plan_and_apply(
             ops.append(Operation("remove_borders", dict(zip(("top", "bottom", "left", "right"), borders, strict=True))))
     dark = _defect(report, "dark") >= 0.5 or m["paper"] < th.min_paper
     faint = _defect(report, "faint") >= 0.5 or m["contrast"] < th.min_contrast
-    if always or m["unevenness"] >= th.unevenness or dark:
-        background = estimate_background(out)
-        out = normalize_illumination(out, background)
+    shadow = m["unevenness"] >= th.unevenness
+    if always or shadow or dark or faint:
+        out = normalize_illumination(out, estimate_background(out), target=255)
         ops.append(Operation("illumination", {"unevenness": m["unevenness"]}))
-    if always or dark or faint:
         levels = estimate_levels(out)
-        if levels.contrast < 180 or always:
-            out = stretch_contrast(out, levels)
-            ops.append(Operation("contrast", {"ink": levels.ink, "paper": levels.paper}))
-    noisy = _defect(report, "noisy") >= 0.5
-    if always or noisy or m["noise"] >= th.noise_sigma or (dark or faint):
+        if 255.0 / max(levels.contrast, 4.0) > th.smooth_gain:
+            # a strong stretch would amplify JPEG blocks and sensor grain: smooth them first
+            out = smooth_artifacts(out, 0.8)
+            ops.append(Operation("smooth", {"sigma": 0.8}))
+        gamma = th.faint_gamma if faint else th.gamma
+        out = stretch_contrast(out, levels, gamma=gamma)
+        ops.append(Operation("contrast", {"ink": levels.ink, "paper": levels.paper, "gamma": gamma}))
+    if always or _defect(report, "noisy") >= 0.5 or m["noise"] >= th.noise_sigma:
         sigma = estimate_noise(out)
-        if always or noisy or sigma >= th.noise_sigma / 2:
-            out = denoise(out, sigma)
-            ops.append(Operation("denoise", {"sigma": sigma}))
+        out = denoise(out, sigma)
+        ops.append(Operation("denoise", {"sigma": sigma}))
     small = _defect(report, "text_too_small") >= 0.5
     height = m["text_height"]
     if height > 0 and (height < th.min_text_height or small):

@@ -139,7 +139,9 @@ def measure_skew(image: np.ndarray | Views, *, max_angle: float = 45.0) -> SkewE
     Examples
     --------
     >>> page = np.full((200, 300), 255, np.uint8)
-    >>> for y in range(30, 180, 20): page[y:y + 6, 20:280:9] = 0
+    >>> for y in range(30, 180, 20):
+    ...     for x in range(20, 280, 9):
+    ...         page[y:y + 6, x:x + 5] = 0
     >>> abs(measure_skew(page).angle) < 0.05
     True
     """
@@ -175,7 +177,9 @@ def estimate_skew(image: np.ndarray) -> float:
     Examples
     --------
     >>> page = np.full((200, 300), 255, np.uint8)
-    >>> for y in range(30, 180, 20): page[y:y + 6, 20:280:9] = 0
+    >>> for y in range(30, 180, 20):
+    ...     for x in range(20, 280, 9):
+    ...         page[y:y + 6, x:x + 5] = 0
     >>> abs(estimate_skew(rotate(page, 5.0)) - 5.0) < 0.2
     True
     """

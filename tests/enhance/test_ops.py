@@ -1,0 +1,180 @@
+"""The contract of every operation (dtype, shape, no mutation) and what each one achieves."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from _pages import receipt, text_page
+from ocrprep.degrade import degrade
+from ocrprep.enhance import (
+    Levels,
+    binarize,
+    denoise,
+    estimate_background,
+    estimate_borders,
+    estimate_levels,
+    estimate_noise,
+    estimate_text_height,
+    invert,
+    is_inverted,
+    normalize_illumination,
+    remove_borders,
+    rotate,
+    stretch_contrast,
+    threshold_otsu,
+    threshold_sauvola,
+    unevenness,
+    upscale,
+)
+from ocrprep.enhance.denoise import smooth_artifacts
+from ocrprep.errors import MalformedRequest
+
+SAME_SHAPE: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "normalize_illumination": normalize_illumination,
+    "stretch_contrast": stretch_contrast,
+    "stretch_contrast_gamma": lambda im: stretch_contrast(im, gamma=2.0),
+    "invert": invert,
+    "denoise": denoise,
+    "smooth_artifacts": smooth_artifacts,
+    "binarize_otsu": lambda im: binarize(im, "otsu"),
+    "binarize_sauvola": lambda im: binarize(im, "sauvola"),
+}
+OTHER_SHAPE: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "rotate": lambda im: rotate(im, 7.0),
+    "upscale": lambda im: upscale(im, 1.5),
+    "remove_borders": remove_borders,
+}
+
+
+@pytest.mark.parametrize("name", sorted({**SAME_SHAPE, **OTHER_SHAPE}))
+@pytest.mark.parametrize("channels", [0, 3])
+def test_operations_return_new_uint8_arrays_and_never_touch_the_input(name: str, channels: int) -> None:
+    image = text_page(seed=11, size=(300, 200))
+    if channels == 0:
+        image = np.ascontiguousarray(image[:, :, 0])
+    copy = image.copy()
+    out = {**SAME_SHAPE, **OTHER_SHAPE}[name](image)
+    assert out.dtype == np.uint8
+    assert out.ndim == image.ndim
+    assert out is not image
+    assert np.array_equal(image, copy)
+    if name in SAME_SHAPE:
+        assert out.shape == image.shape
+
+
+def test_operations_refuse_non_uint8_input() -> None:
+    with pytest.raises(MalformedRequest, match="uint8"):
+        normalize_illumination(np.zeros((10, 10), np.float32))
+
+
+@settings(max_examples=25, deadline=None)
+@given(turns=st.integers(-8, 8), height=st.integers(2, 30), width=st.integers(2, 30))
+def test_rotate_by_quarter_turns_is_exact(turns: int, height: int, width: int) -> None:
+    image = np.arange(height * width * 3, dtype=np.uint64).astype(np.uint8).reshape(height, width, 3)
+    assert np.array_equal(rotate(image, 90.0 * turns), np.rot90(image, turns))
+
+
+@settings(max_examples=25, deadline=None)
+@given(angle=st.floats(-89, 89), height=st.integers(5, 60), width=st.integers(5, 60))
+def test_rotate_expands_the_canvas_to_keep_every_corner(angle: float, height: int, width: int) -> None:
+    out = rotate(np.zeros((height, width), np.uint8), angle)
+    c, s = abs(np.cos(np.radians(angle))), abs(np.sin(np.radians(angle)))
+    assert out.shape[1] >= width * c + height * s - 1
+    assert out.shape[0] >= width * s + height * c - 1
+
+
+def test_rotate_fills_corners_with_the_paper_colour() -> None:
+    page = np.full((100, 60, 3), (230, 220, 200), np.uint8)
+    out = rotate(page, 30.0)
+    assert tuple(out[0, 0]) == (230, 220, 200)
+
+
+def test_illumination_flattens_a_strong_shadow_and_keeps_the_text() -> None:
+    page = receipt("030")
+    shadowed = degrade(page, "shadow", "severe", seed=2)
+    assert unevenness(estimate_background(shadowed)) > 0.4
+    flat = normalize_illumination(shadowed)
+    assert unevenness(estimate_background(flat)) < 0.15
+    assert estimate_levels(flat).contrast > estimate_levels(shadowed).contrast
+
+
+def test_stretch_contrast_restores_a_faint_print() -> None:
+    faint = degrade(receipt("000"), "faint", "severe", seed=1)
+    before = estimate_levels(faint)
+    assert before.contrast < 75
+    after = estimate_levels(stretch_contrast(faint, before))
+    assert after.contrast > 200
+
+
+def test_stretch_contrast_gamma_darkens_the_mid_tones() -> None:
+    ramp = np.arange(256, dtype=np.uint8).reshape(16, 16)
+    plain = stretch_contrast(ramp, Levels(ink=0, paper=255))
+    darker = stretch_contrast(ramp, Levels(ink=0, paper=255), gamma=2.0)
+    assert np.array_equal(plain, ramp)
+    assert (darker <= plain).all() and darker[8, 0] < plain[8, 0] - 40
+
+
+def test_inversion_is_detected_only_for_light_text_on_dark() -> None:
+    page = text_page(seed=12)
+    assert not is_inverted(page)
+    assert is_inverted(invert(page))
+    assert not is_inverted(degrade(page, "dark", "severe", seed=1))
+
+
+def test_noise_estimate_and_denoise() -> None:
+    rng = np.random.default_rng(3)
+    page = (text_page(seed=13) // 2 + 60).astype(np.uint8)  # grey paper: no clipping of the noise
+    noisy = np.clip(page + rng.normal(0, 12, page.shape[:2])[:, :, None], 0, 255).astype(np.uint8)
+    assert estimate_noise(page) < 3
+    assert 8 < estimate_noise(noisy) < 16
+    assert estimate_noise(denoise(noisy)) < estimate_noise(noisy) / 2
+
+
+def test_binarize_gives_black_text_on_white_and_sauvola_survives_a_shadow() -> None:
+    page = text_page(seed=14)
+    shadowed = degrade(page, "shadow", "severe", seed=5)
+    truth = page[:, :, 0] < 128
+    for method in ("otsu", "sauvola"):
+        out = binarize(page, method)
+        assert set(np.unique(out)) <= {0, 255}
+    sauvola = binarize(shadowed, "sauvola")[:, :, 0] == 0
+    otsu = binarize(shadowed, "otsu")[:, :, 0] == 0
+    # Sauvola keeps the paper white under the shadow; a global threshold blackens it.
+    assert (sauvola & ~truth).mean() < (otsu & ~truth).mean()
+    assert 0 < threshold_otsu(page) < 255
+    assert threshold_sauvola(page).shape == page.shape[:2]
+    with pytest.raises(ValueError, match="odd"):
+        threshold_sauvola(page, window=10)
+
+
+def test_remove_borders_cuts_dark_strips_but_never_text() -> None:
+    page = text_page(seed=15, size=(400, 300))
+    framed = np.zeros((440, 340, 3), np.uint8)
+    framed[20:420, 25:325] = page
+    top, bottom, left, right = estimate_borders(framed)
+    assert (top, bottom, left, right) == (20, 20, 25, 15) or (18 <= top <= 20 and 18 <= bottom <= 20)
+    cropped = remove_borders(framed)
+    assert (cropped[:, :, 0] < 128).sum() >= (page[:, :, 0] < 128).sum()
+    # under a deep shadow, whatever is cut holds none of the text
+    clean = receipt("075")
+    shadowed = degrade(clean, "shadow", "severe", seed=3, angle=0.0)
+    top, bottom, left, right = estimate_borders(shadowed)
+    ink = clean.min(axis=2) < 100
+    h, w = ink.shape
+    kept = ink[top : h - bottom, left : w - right].sum()
+    assert kept == ink.sum()
+
+
+def test_text_height_and_upscale() -> None:
+    page = text_page(seed=16)
+    height = estimate_text_height(page)
+    assert 8 <= height <= 16
+    assert estimate_text_height(upscale(page, 2.0)) == pytest.approx(2 * height, rel=0.2)
+    assert estimate_text_height(np.full((100, 100, 3), 240, np.uint8)) == 0.0
+    with pytest.raises(ValueError):
+        upscale(page, 0.5)
