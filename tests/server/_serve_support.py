@@ -87,10 +87,13 @@ def report(acceptable: bool, defects: dict[str, float] | None = None) -> Quality
 
 
 def fake_process(uri: str, settings: Settings, overrides: dict[str, Any]) -> dict[str, Any]:
-    """Accepts any URI except those naming 'blurry' (422) or 'nomodel' (503)."""
+    """Accepts any URI except those naming 'blurry' (422), 'nomodel' (503) or 'crash' (the
+    process running it dies)."""
     if "blurry" in uri:
         raise PoorQualityImage("blurry: edge sharpness 0.1, needs at least 0.45",
                                report(False, {"blurry": 0.9}))
+    if "crash" in uri:  # only sent to servers with worker processes
+        os._exit(1)  # a worker process dying mid-call (native crash, out of memory)
     if "nomodel" in uri:
         raise ModelError("model 'quality:9' is not in the registry")
     body = report(True).to_dict()

@@ -230,6 +230,10 @@ def test_image_calls_run_in_worker_processes(server_factory) -> None:  # type: i
     assert ok.status_code == 200 and ok.json()["pid"] != os.getpid()
     poor = pooled.client.post("/v1/process", json={"uri": "blurry.png"}, headers=h)
     assert poor.status_code == 422 and poor.json()["report"]["defects"]["blurry"] == 0.9
+    crashed = pooled.client.post("/v1/process", json={"uri": "crash.png"}, headers=h)
+    assert (crashed.status_code, crashed.json()["error"]) == (503, "WorkerCrashed")
+    again = pooled.client.post("/v1/process", json={"uri": "a.png"}, headers=h)
+    assert again.status_code == 200 and again.json()["pid"] not in (os.getpid(), ok.json()["pid"])
 
 
 @pytest.mark.slow

@@ -140,8 +140,12 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     state: AppState = app.state.ocrprep
     processes = state.options.processes()
     if processes:
-        pool = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"))
-        state.pool = pool
+
+        def new_pool() -> ProcessPoolExecutor:
+            return ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"))
+
+        pool = new_pool()
+        state.pool, state.new_pool = pool, new_pool
         await anyio.to_thread.run_sync(
             lambda: [f.result() for f in [pool.submit(warm_up) for _ in range(processes)]]
         )

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +21,7 @@ import anyio
 from fastapi import Request
 
 from ocrprep.config import Settings
-from ocrprep.errors import AuthError
+from ocrprep.errors import AuthError, OcrprepError
 from ocrprep.server.auth import Authenticator, Principal, ScopeDenied, require_scope
 from ocrprep.server.labelling_db import LabellingStore
 from ocrprep.server.metrics import Metrics
@@ -32,6 +33,7 @@ __all__ = [
     "COOKIE",
     "PUBLIC_PATHS",
     "AppState",
+    "WorkerCrashed",
     "app_state",
     "authenticate",
     "blocking",
@@ -39,6 +41,12 @@ __all__ = [
     "needs",
     "needs_worker",
 ]
+
+class WorkerCrashed(OcrprepError):
+    """An image worker process died during the call (it is replaced); retrying is safe."""
+
+    http_status = 503
+
 
 #: Paths served without credentials.
 PUBLIC_PATHS = frozenset({"/healthz", "/signin", "/signout"})
@@ -61,6 +69,7 @@ class AppState:
     spool: UploadSpool
     limiter: anyio.CapacityLimiter
     pool: Executor | None = field(default=None)
+    new_pool: Callable[[], Executor] | None = field(default=None)
 
 
 def app_state(request: Request) -> AppState:
@@ -129,7 +138,19 @@ async def compute(request: Request, fn: Callable[..., Any], *args: Any) -> Any:
     if state.pool is None:
         return await anyio.to_thread.run_sync(fn, *args, limiter=state.limiter)
     async with state.limiter:
-        return await asyncio.wrap_future(state.pool.submit(fn, *args))
+        pool = state.pool
+        try:
+            return await asyncio.wrap_future(pool.submit(fn, *args))
+        except BrokenProcessPool as exc:
+            # a worker died (killed, out of memory, a crash in native code): start a fresh pool
+            # for the next calls, and say so for this one
+            if state.pool is pool and state.new_pool is not None:
+                state.pool = state.new_pool()
+                pool.shutdown(wait=False, cancel_futures=True)
+            raise WorkerCrashed(
+                "an image worker process stopped while handling this call; it has been "
+                "replaced, send the request again"
+            ) from exc
 
 
 async def blocking(request: Request, fn: Callable[..., Any], *args: Any) -> Any:
