@@ -255,6 +255,10 @@ def test_real_pipeline_uploads_and_thumbnails(server_factory, tmp_path: Path) ->
     for entry in entries[:2]:
         thumb = live.client.get(f"/v1/results/{entry['id']}/thumbnail/before", headers=h)
         assert thumb.status_code == 200 and thumb.content[:3] == b"\xff\xd8\xff"
+    detected = live.client.post("/v1/detect-labels", json={"uri": str(target)}, headers=h)
+    assert detected.status_code == 200, detected.text  # the bundled default model answers
+    confidences = [label["Confidence"] for label in detected.json()["Labels"]]
+    assert confidences == sorted(confidences, reverse=True) and all(0 <= c <= 100 for c in confidences)
     outside = live.client.post("/v1/assess", json={"uri": "/etc/passwd"}, headers=h)
     assert outside.status_code == 403 and outside.json()["error"] == "AccessDenied"
 
