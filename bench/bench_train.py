@@ -43,7 +43,13 @@ from ocrprep.models import load_model  # noqa: E402
 from ocrprep.models.evaluation import evaluate, format_evaluation  # noqa: E402
 from ocrprep.models.runtime import _CACHE  # noqa: E402
 from ocrprep.models.training import TrainingParams, _decode_side, train_model  # noqa: E402
-from train_default_model import bad_kinds, load_parts, prepare_sources, synthesize_parallel  # noqa: E402
+from train_default_model import (  # noqa: E402
+    augment_good,
+    bad_kinds,
+    load_parts,
+    prepare_sources,
+    synthesize_parallel,
+)
 
 TARGETS = {
     "macro_f1": 0.97,
@@ -84,8 +90,10 @@ def _macro_f1(pred_good: np.ndarray, good: np.ndarray) -> float:
 
 
 def _kind(ref: str) -> str:
-    name = Path(ref).name
-    return name.split("__")[0] if "__" in name else "clean"
+    name = Path(ref).stem
+    if "__" not in name:
+        return "clean"
+    return "good-variant" if name.endswith("__ok") else name.split("__")[0]
 
 
 def _cold_load_ms(path: Path) -> float:
@@ -123,13 +131,17 @@ def main(argv: list[str] | None = None) -> int:
     parts, synth_seconds = synthesize_parallel(
         sources, synth_dir, kinds=bad_kinds(), severities=("severe",), seed=args.seed, workers=args.workers
     )
-    dataset = load_parts(parts)
+    t0 = time.perf_counter()
+    augmented = augment_good(sources, synth_dir.with_name(synth_dir.name.replace("synth", "good-aug")), seed=args.seed)
+    prep_seconds += time.perf_counter() - t0
+    dataset = load_parts([*parts, augmented])
     train, test = split_dataset(dataset, test_fraction=0.2, seed=args.seed)
 
     params = TrainingParams(seed=args.seed, num_threads=args.workers, workers=args.workers)
     model_dir = REPO / "build" / "bench-train-model"
     t0 = time.perf_counter()
-    result = train_model(train, model_dir, params=params, test=test, name="bench:1", display_root=synth_dir)
+    result = train_model(train, model_dir, params=params, test=test, name="bench:1",
+                         display_root=synth_dir.parent)
     train_seconds = time.perf_counter() - t0
 
     # load time: warm path (booster from model.txt + JSON), and a cold process (imports included)
@@ -146,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     cv2.setNumThreads(1)
     side = _decode_side()
     decode_ms, predict_ms = [], []
-    test_good_refs = [i.ref for i in test.items if i.label == "good"]
+    test_good_refs = [i.ref for i in test.items if i.label == "good" and "__" not in Path(i.ref).name]
     accepted_copies = 0
     for ref in test_good_refs:
         blob = Path(ref).read_bytes()
@@ -158,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
         decode_ms.append((t1 - t) * 1000)
         predict_ms.append((t2 - t1) * 1000)
         accepted_copies += bool(labels) and labels[0].name == "good"
-    test_stems = {Path(ref).stem for ref in test_good_refs}
+    test_stems = {i.group for i in test.items if i.label == "good"}
     accepted_orig = 0
     orig_predict = []
     test_originals = [p for p in originals if p.stem in test_stems]
@@ -196,23 +208,24 @@ def main(argv: list[str] | None = None) -> int:
         "bench-train: good/bad quality model, SROIE receipts + severe synthetic degradations",
         f"receipts {len(originals)} (train groups {len({i.group for i in train.items})}, "
         f"test groups {len({i.group for i in test.items})}); images train {len(train.items)}, test {len(test.items)}",
-        f"machine: {os.cpu_count()} cores; training workers/threads {args.workers}; prediction 1 thread",
+        f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the end (shared machine); "
+        f"training workers/threads {args.workers}; prediction 1 thread",
         "",
         format_evaluation(ev),
         "",
-        "rejected per degradation kind (held-out, top label 'bad'):",
+        "rejected per kind (held-out, top label 'bad'; good-variant should be low):",
         *(f"  {kind:<12} {np.mean(v):6.1%}  of {len(v)}" for kind, v in sorted(per_kind.items()) if kind != "clean"),
         "",
         f"{'measure':<52}{'value':>12}{'target':>12}  met",
         _row("held-out macro F1 (assumed thresholds)", ev["macro_f1"], ">= 0.97", ev["macro_f1"] >= TARGETS["macro_f1"], "{:.4f}"),
         _row("clean held-out receipts accepted (original JPEGs)", clean_rate, ">= 98%",
              clean_rate >= TARGETS["clean_accepted"], "{:.1%}"),
-        _row("clean held-out receipts accepted (training copies)", accepted_copies / max(len(test_good_refs), 1), "", None, "{:.1%}"),
+        _row("clean held-out receipts accepted (shrunk copies)", accepted_copies / max(len(test_good_refs), 1), "", None, "{:.1%}"),
         _row("training time, features + fit (s)", train_seconds, "<= 180", train_seconds <= TARGETS["train_seconds"], "{:.1f}"),
         _row("  of which features (s)", result.timings["features_seconds"], "", None, "{:.1f}"),
         _row("  of which fit (s)", result.timings["fit_seconds"], "", None, "{:.1f}"),
         _row("synthesis time, reported apart (s; 0 = cached)", synth_seconds, "", None, "{:.1f}"),
-        _row("preparing shrunk copies (s)", prep_seconds, "", None, "{:.1f}"),
+        _row("preparing shrunk copies + benign good variants (s)", prep_seconds, "", None, "{:.1f}"),
         _row("model load, median (ms)", load_ms, "<= 200", load_ms <= TARGETS["load_ms"], "{:.1f}"),
         _row("model load in a fresh process, imports included (ms)", cold_ms, "", None, "{:.0f}"),
         _row("prediction per receipt, features included, median (ms)", float(np.median(orig_predict)), "<= 20",
