@@ -309,5 +309,9 @@ def auto_enhance(
         return EnhanceResult(image, (), before, before, False, measurements=m)
     after = judge(out) if judge is not None else _own_report(measure(out), th)
     if after.score + 0.01 < before.score and after.acceptable <= before.acceptable:
-        return EnhanceResult(image, (), before, before, False, tuple(ops), m)
+        # A second opinion from ocrprep's own estimates before throwing the work away: one
+        # assessor can be fooled by one measurement (a tilt read off a page edge).
+        second = judge is not None and _own_report(measure(out), th).score > _own_report(m, th).score + 0.01
+        if not second:
+            return EnhanceResult(image, (), before, before, False, tuple(ops), m)
     return EnhanceResult(out, tuple(ops), before, after, True, measurements=m)

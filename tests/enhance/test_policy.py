@@ -1,0 +1,111 @@
+"""The automatic policy: clean scans untouched, damaged ones fixed and assessed better."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from _pages import receipt
+from ocrprep.degrade import degrade
+from ocrprep.enhance import EnhanceResult, Operation, auto_enhance, estimate_skew
+from ocrprep.errors import MalformedRequest
+from ocrprep.quality import assess
+
+
+@pytest.mark.parametrize("stem", ["000", "075", "150"])
+def test_a_clean_receipt_gets_no_operation(stem: str) -> None:
+    image = receipt(stem)
+    result = auto_enhance(image)
+    assert result.operations == ()
+    assert result.changed is False
+    assert result.image is image
+
+
+def _names(result: EnhanceResult) -> list[str]:
+    return [op.name for op in result.operations]
+
+
+def test_a_skewed_receipt_is_levelled_and_assesses_better() -> None:
+    image = receipt("150")
+    skewed = degrade(image, "skew", seed=1, angle=-18.0)
+    result = auto_enhance(skewed)
+    assert "deskew" in _names(result)
+    op = result.operations[_names(result).index("deskew")]
+    assert op.params["angle"] == pytest.approx(-18.0 + estimate_skew(image), abs=0.2)
+    assert abs(estimate_skew(result.image)) < 0.5
+    assert result.after.score > result.before.score
+    assert result.after.defects["skewed"] < result.before.defects["skewed"]
+
+
+@pytest.mark.parametrize("degrees", [90, 180, 270])
+def test_a_rotated_receipt_is_turned_upright(degrees: int) -> None:
+    image = receipt("075")
+    turned = degrade(image, "rotate", seed=1, degrees=degrees)
+    result = auto_enhance(turned)
+    assert _names(result)[0] == "orientation"
+    assert result.operations[0].params["degrees"] == degrees
+    assert np.array_equal(result.image, image)
+    assert result.after.score >= result.before.score
+
+
+def test_a_shadowed_receipt_is_evened_out_and_assesses_better() -> None:
+    shadowed = degrade(receipt("150"), "shadow", "severe", seed=4)
+    result = auto_enhance(shadowed)
+    assert "illumination" in _names(result)
+    assert result.after.score > result.before.score
+    assert result.image.shape == shadowed.shape
+
+
+def _grumpy():
+    """An assessor that scores the first image it sees as is and every later one as hopeless."""
+    from dataclasses import replace
+
+    calls: list[int] = []
+
+    def judge(image: np.ndarray):
+        report = assess(image)
+        calls.append(1)
+        return report if len(calls) == 1 else replace(report, score=0.0, acceptable=False)
+
+    return judge
+
+
+def test_the_result_is_dropped_when_it_does_not_assess_better() -> None:
+    image = receipt("000")
+    result = auto_enhance(image, mode="always", assess=_grumpy())
+    assert result.changed is False
+    assert result.image is image
+    assert result.operations == ()
+    assert "contrast" in [op.name for op in result.discarded]
+
+
+def test_a_second_opinion_keeps_a_fix_the_assessor_misjudged() -> None:
+    skewed = degrade(receipt("150"), "skew", seed=1, angle=12.0)
+    result = auto_enhance(skewed, assess=_grumpy())
+    assert result.changed is True
+    assert [op.name for op in result.operations] == ["deskew"]
+
+
+def test_modes() -> None:
+    image = receipt("000")
+    off = auto_enhance(degrade(image, "faint", "severe", seed=1), mode="off")
+    assert off.operations == () and not off.changed
+    always = auto_enhance(image, mode="always")
+    assert {"illumination", "contrast"} <= set(_names(always)) or not always.changed
+    with pytest.raises(MalformedRequest, match="mode"):
+        auto_enhance(image, mode="sometimes")  # type: ignore[arg-type]
+
+
+def test_operations_describe_themselves() -> None:
+    assert str(Operation("deskew", {"angle": -7.4, "confidence": 0.93})) == "deskew -7.40° (confidence 0.93)"
+    assert str(Operation("orientation", {"degrees": 180, "confidence": 0.97})) == (
+        "orientation 180 (confidence 0.97)"
+    )
+    assert Operation("upscale", {"factor": 2.0}).to_dict() == {"name": "upscale", "params": {"factor": 2.0}}
+
+
+def test_input_is_never_modified() -> None:
+    image = degrade(receipt("042"), "shadow", "severe", seed=9)
+    copy = image.copy()
+    auto_enhance(image)
+    assert np.array_equal(image, copy)
