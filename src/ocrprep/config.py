@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ocrprep.errors import MalformedRequest
+from ocrprep.server.options import ServerOptions
 
 __all__ = [
     "ImageLimits",
@@ -98,6 +99,7 @@ class Settings(_Options):
     limits: ImageLimits = Field(default_factory=ImageLimits)
     storage: StorageOptions = Field(default_factory=StorageOptions)
     process: ProcessOptions = Field(default_factory=ProcessOptions)
+    server: ServerOptions = Field(default_factory=ServerOptions)
 
     @property
     def db_url(self) -> str:
