@@ -601,7 +601,7 @@ def order_quad(quad: np.ndarray) -> np.ndarray:
 
 
 def quad_iou(a: np.ndarray, b: np.ndarray) -> float:
-    """Intersection over union of two convex quads.
+    """Intersection over union of two quads (convex hulls of non-convex ones).
 
     Examples
     --------
@@ -609,8 +609,9 @@ def quad_iou(a: np.ndarray, b: np.ndarray) -> float:
     >>> round(quad_iou(sq, sq + [5, 0]), 3)
     0.333
     """
-    pa = np.asarray(a, np.float32).reshape(-1, 1, 2)
-    pb = np.asarray(b, np.float32).reshape(-1, 1, 2)
+    # A quad that is not convex (a bad detection) is measured by its convex hull.
+    pa = cv2.convexHull(np.asarray(a, np.float32).reshape(-1, 1, 2))
+    pb = cv2.convexHull(np.asarray(b, np.float32).reshape(-1, 1, 2))
     inter, _ = cv2.intersectConvexConvex(pa, pb)
     union = cv2.contourArea(pa) + cv2.contourArea(pb) - inter
-    return float(inter / union) if union > 0 else 0.0
+    return float(np.clip(inter / union, 0.0, 1.0)) if union > 0 else 0.0
