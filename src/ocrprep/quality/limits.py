@@ -75,7 +75,7 @@ class QualityLimits:
     max_text_cut: float = 14.0
     max_occluded: float = 0.05
     max_skew: float = 6.0
-    max_vertical: float = 1.0
+    max_vertical: float = 1.1
     max_upside_down: float = 0.5
     min_glyphs: float = 20.0
     steepness: float = 4.0
