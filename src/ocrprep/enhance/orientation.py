@@ -5,7 +5,8 @@ Two questions, answered by two cheap cues:
 1. *Are the text lines horizontal or vertical?* The direction of the text lines over the whole half
    circle comes from the same projection-profile sharpness as :mod:`ocrprep.enhance.skew`, on a small
    copy; it also copes with pages that are skewed as well as turned, and with narrow, long receipts
-   (no page-layout assumptions, unlike classic OSD).
+   (no page-layout assumptions, unlike classic OSD). When the glyphs' nearest neighbours (the
+   docstrum) clearly lie sideways or clearly above one another, they settle the axis instead.
 2. *Up or down?* A few text-line crops are cut at full resolution straight from the input, levelled,
    and shown to PaddleOCR's 0°/180° text-line classifier (``ch_ppocr_mobile_v2.0_cls_mobile.onnx``,
    shipped in the ``rapidocr`` wheel, run offline with onnxruntime on one thread); their log-odds are
@@ -32,9 +33,8 @@ __all__ = ["OrientationEstimate", "detect_orientation", "fix_orientation", "meas
 _SMALL_SIDE = 500
 _CROP_H, _CROP_W = 48, 192
 _MAX_CROPS = 6
-import os
-_SQUEEZE = float(os.environ.get('SQ', '2.0'))
-_PAD = float(os.environ.get('PAD', '0.25'))
+#: Crop width in line heights over 4 (1 = no squeeze), and the margin above and below a line.
+_SQUEEZE, _PAD = 1.25, 0.25
 
 
 @dataclass(frozen=True)
@@ -77,6 +77,30 @@ def _classifier() -> Any:
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
+def _neighbour_share(mask: np.ndarray) -> tuple[float, int]:
+    """Share of glyph-sized blobs whose nearest neighbour lies sideways (O'Gorman's docstrum).
+
+    Letters sit closer to their neighbours in the line than to the lines above and below, and so
+    do the bars of a barcode: near 1 for horizontal text, near 0 for vertical, whatever the font.
+    Returns the share and the number of blobs it is based on.
+    """
+    from scipy.spatial import cKDTree
+
+    count, _, stats, centres = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    if count < 11:
+        return 0.5, 0
+    size = np.maximum(stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_HEIGHT])
+    typical = float(np.median(size))
+    keep = (size >= 0.5 * typical) & (size <= 2.5 * typical) & (stats[1:, cv2.CC_STAT_AREA] >= 3)
+    points = centres[1:][keep]
+    if len(points) < 10:
+        return 0.5, len(points)
+    _, index = cKDTree(points).query(points, k=2)
+    step = points[index[:, 1]] - points
+    sideways = np.abs(step[:, 0]) >= np.abs(step[:, 1])
+    return float(sideways.mean()), len(points)
+
+
 def _line_direction(mask: np.ndarray) -> tuple[float, float]:
     """Direction of the text lines in [-45, 135) and how clearly it beats the orthogonal one."""
     xs, ys = _points(mask, limit=6000)
@@ -84,6 +108,14 @@ def _line_direction(mask: np.ndarray) -> tuple[float, float]:
         return 0.0, 0.0
     angles = np.arange(-45.0, 135.0, 2.0)
     scores = profile_scores(xs, ys, angles, scale_free=True)
+    share, blobs = _neighbour_share(mask)
+    if blobs >= 50 and (share >= 0.75 or share <= 0.25):
+        # The neighbours are unambiguous: they settle horizontal against vertical (projection
+        # profiles can prefer the strokes of a tall condensed font, or a barcode's bars).
+        vertical = share <= 0.25
+        centre = 90.0 if vertical else 0.0
+        allowed = np.abs(angles - centre) <= 30.0
+        scores = np.where(allowed, scores, -1.0)
     best = int(np.argmax(scores))
     fine = np.arange(angles[best] - 2.0, angles[best] + 2.01, 0.5)
     fine_scores = profile_scores(xs, ys, fine, scale_free=True)
@@ -92,6 +124,8 @@ def _line_direction(mask: np.ndarray) -> tuple[float, float]:
     orthogonal = float(scores[distance >= 60.0].max())
     peak = float(max(fine_scores.max(), scores[best]))
     clarity = 1.0 - orthogonal / peak if peak > 0 else 0.0
+    if blobs >= 50 and (share >= 0.75 or share <= 0.25):
+        clarity = max(clarity, 2.0 * abs(share - 0.5) - 0.5)
     angle = (angle + 45.0) % 180.0 - 45.0
     return angle, float(np.clip(clarity, 0.0, 1.0))
 

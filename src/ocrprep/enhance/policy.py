@@ -114,7 +114,7 @@ class Thresholds:
     faint_gamma: float = 2.0
     min_text_height: float = 9.0
     target_text_height: float = 18.0
-    max_upscale: float = 3.0
+    max_upscale: float = 2.0
     max_pixels: int = 40_000_000
     border_fraction: float = 0.01
 
