@@ -49,7 +49,7 @@ def estimate_background(image: np.ndarray | Views, *, window: float = 0.04) -> n
     return smooth
 
 
-def unevenness(background: np.ndarray) -> float:  # noqa: D401
+def unevenness(background: np.ndarray) -> float:
     """How uneven the lighting is: 1 - (5th percentile / 95th percentile) of the background.
 
     0 for even paper, towards 1 under a deep shadow.

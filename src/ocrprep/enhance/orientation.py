@@ -169,7 +169,9 @@ def _crop_matrices(
     edge = 0.01 * levelled.shape[0]
     for top, bottom in bands:
         band_h = bottom - top
-        if band_h > 1.6 * typical or band_h < 0.6 * typical or top < edge or bottom > levelled.shape[0] - edge:
+        if not 0.6 * typical <= band_h <= 1.6 * typical:
+            continue
+        if top < edge or bottom > levelled.shape[0] - edge:  # torn edges, scanner borders
             continue
         columns = levelled[top:bottom].sum(axis=0).astype(np.float64)
         box_h = band_h * (1.0 + 2 * _PAD)

@@ -225,7 +225,8 @@ def _plan_and_apply(
         borders = estimate_borders(out)
         if any(borders):
             out = remove_borders(out, borders)
-            ops.append(Operation("remove_borders", dict(zip(("top", "bottom", "left", "right"), borders, strict=True))))
+            sides = dict(zip(("top", "bottom", "left", "right"), borders, strict=True))
+            ops.append(Operation("remove_borders", sides))
     dark = _defect(report, "dark") >= 0.5 or m["paper"] < th.min_paper
     faint = _defect(report, "faint") >= 0.5 or m["contrast"] < th.min_contrast
     shadow = m["unevenness"] >= th.unevenness
