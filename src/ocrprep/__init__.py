@@ -49,12 +49,20 @@ __all__ = [
     "RegistryError",
     "Settings",
     "StorageError",
-    "__version__",
     "assess",
+    "auto_enhance",
+    "crop_to_content",
+    "deskew",
     "detect_labels",
+    "detect_orientation",
+    "detect_regions",
+    "estimate_skew",
+    "find_document",
+    "flatten_document",
     "load_image",
     "load_settings",
     "process",
+    "__version__",
 ]
 
 # Public names that live in heavier modules, imported on first use so that `import ocrprep`
@@ -69,11 +77,22 @@ _LAZY = {
     "ProcessResult": ("ocrprep.pipeline", "ProcessResult"),
     "QualityReport": ("ocrprep.quality.report", "QualityReport"),
     "Label": ("ocrprep.quality.report", "Label"),
+    "auto_enhance": ("ocrprep.enhance", "auto_enhance"),
+    "deskew": ("ocrprep.enhance", "deskew"),
+    "detect_orientation": ("ocrprep.enhance", "detect_orientation"),
+    "estimate_skew": ("ocrprep.enhance", "estimate_skew"),
+    "crop_to_content": ("ocrprep.regions", "crop_to_content"),
+    "find_document": ("ocrprep.regions", "find_document"),
+    "flatten_document": ("ocrprep.regions", "flatten_document"),
+    "detect_regions": ("ocrprep.regions.detector", "detect_regions"),
 }
 
 if TYPE_CHECKING:
     from ocrprep.api import assess_source as assess
     from ocrprep.config import Settings, load_settings
+    from ocrprep.enhance import auto_enhance, deskew, detect_orientation, estimate_skew
+    from ocrprep.regions import crop_to_content, find_document, flatten_document
+    from ocrprep.regions.detector import detect_regions
     from ocrprep.imageio import load_image
     from ocrprep.models import detect_labels
     from ocrprep.pipeline import ProcessResult, process
