@@ -3,9 +3,10 @@
 Validate (or classify) an image, enhance it, extract the regions that matter, and get back the URI
 that OCR should read — or a typed error that says why not.
 
+>>> import numpy as np
 >>> import ocrprep
->>> sorted(ocrprep.__all__)[:3]
-['AccessDenied', 'DatasetError', 'ImageDecodeError']
+>>> ocrprep.assess(np.full((400, 300, 3), 255, np.uint8)).top_defect
+'blank'
 """
 
 from __future__ import annotations

@@ -223,8 +223,9 @@ def process(uri: str, settings: Settings | None = None, **overrides: Any) -> Pro
     Examples
     --------
     >>> from ocrprep import process
-    >>> process("tests/fixtures/receipts/000.jpg").uri  # doctest: +SKIP
-    'tests/fixtures/receipts/000.jpg'
+    >>> result = process("tests/fixtures/receipts/000.jpg", decision="measurements")
+    >>> result.uri, result.changed
+    ('tests/fixtures/receipts/000.jpg', False)
     """
     started = time.perf_counter()
     settings = _with_process_overrides(settings or load_settings(), overrides)
