@@ -13,7 +13,7 @@ from ocrprep.server.auth import Authenticator
 from ocrprep.server.labelling import Annotation, Box, Job, consensus
 from ocrprep.server.labelling_db import LabellingStore
 
-POSTGRES = os.environ.get("OCRPREP_TEST_POSTGRES_URL")
+POSTGRES = os.environ.get("TEST_POSTGRES_URL")
 
 
 def roundtrip(store: LabellingStore) -> None:
@@ -48,6 +48,6 @@ def test_store_on_sqlite(tmp_path: Path) -> None:
 
 
 @pytest.mark.postgres
-@pytest.mark.skipif(POSTGRES is None, reason="needs OCRPREP_TEST_POSTGRES_URL (make test starts PostgreSQL)")
+@pytest.mark.skipif(POSTGRES is None, reason="needs TEST_POSTGRES_URL (make test starts PostgreSQL)")
 def test_store_on_postgres() -> None:
     roundtrip(LabellingStore(str(POSTGRES)))
