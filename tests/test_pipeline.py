@@ -135,7 +135,7 @@ def test_validate_uses_a_reduced_decode_only(settings: Settings) -> None:
 def test_validate_defers_what_enhance_can_mend_then_judges_the_result(
     settings: Settings, tmp_path: Path
 ) -> None:
-    image = imageio.decode_image((RECEIPTS / "030.jpg").read_bytes())
+    image = imageio.decode_image((RECEIPTS / "003.jpg").read_bytes())
     skewed = tmp_path / "skewed.png"
     skewed.write_bytes(imageio.encode_image(degrade.degrade(image, "skew", "severe", seed=2,
                                                             angle=12.0)))
@@ -167,7 +167,7 @@ def test_photo_is_flattened_by_extract_and_the_document_is_judged(
 ) -> None:
     from ocrprep.regions.synth import compose_photo
 
-    receipt = imageio.decode_image((RECEIPTS / "030.jpg").read_bytes())
+    receipt = imageio.decode_image((RECEIPTS / "003.jpg").read_bytes())
     photo, quad = compose_photo(receipt, seed=5)
     path = tmp_path / "photo.jpg"
     path.write_bytes(imageio.encode_image(photo, "jpeg"))
