@@ -310,6 +310,7 @@ def train_model(
     """
     params = params or TrainingParams()
     started = time.perf_counter()
+    code_hash = feature_code_hash()  # the code the features are computed with, taken up front
     if test is None:
         train, test = split_dataset(dataset, test_fraction=params.test_fraction, seed=params.seed)
     else:
@@ -359,7 +360,7 @@ def train_model(
         "thresholds": thresholds,
         "feature_set": params.feature_set,
         "feature_names": list(feature_names(params.feature_set)),
-        "feature_code_hash": feature_code_hash(),
+        "feature_code_hash": code_hash,
         "decode_max_side": _decode_side(),
         "work_side": WORK_SIDE,
         "classifier": "lightgbm",
