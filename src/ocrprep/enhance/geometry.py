@@ -91,7 +91,7 @@ def rotate(
     if isinstance(color, int):
         color = (color,) * (image.shape[2] if image.ndim == 3 else 1)
     return cv2.warpAffine(
-        image, matrix, (out_w, out_h), flags=cv2.INTER_CUBIC,
+        image, matrix, (out_w, out_h), flags=cv2.INTER_LINEAR,
         borderMode=cv2.BORDER_CONSTANT, borderValue=tuple(float(c) for c in color),
     )
 
