@@ -68,10 +68,10 @@ class ProcessOptions(_Options):
         "preprocess/model", description="Parameter that names the active model."
     )
     acceptable_labels: tuple[str, ...] = Field(("good",), description="Top labels that pass.")
-    decision: Literal["both", "model", "measurements"] = Field(
-        "both",
-        description="validate: who decides — the model's top label and the measured report "
-        "(both must pass), the model alone, or the measurements alone (no model is loaded).",
+    decision: Literal["model", "both", "measurements"] = Field(
+        "model",
+        description="validate: who decides — the model's top label (the measured report gives "
+        "the reasons), both (each must pass), or the measurements alone (no model is loaded).",
     )
     min_confidence: float | None = Field(
         None, ge=0, le=100, description="Minimum label confidence (0-100); default per label."
