@@ -22,6 +22,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from ocrprep import storage
+from ocrprep.cli_common import ConfigOpt
+from ocrprep.cli_common import fail as _fail
 from ocrprep.config import Settings, load_settings
 from ocrprep.errors import OcrprepError, PoorQualityImage
 
@@ -36,7 +38,6 @@ app = typer.Typer(
 )
 console = Console(stderr=True)
 
-ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Config file (YAML).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object per input.")]
 WorkersOpt = Annotated[
     int, typer.Option("--workers", "-j", help="Parallel processes (0 = one per core).")
@@ -64,11 +65,6 @@ def _settings(
         path = Path(storage.parse_uri(item).path or item).expanduser().resolve()
         roots.add(path if path.is_dir() or item is out else path.parent)
     return settings.with_overrides(**{"storage.roots": tuple(sorted(roots))})
-
-
-def _fail(exc: OcrprepError) -> typer.Exit:
-    console.print(f"[red]{type(exc).__name__}[/red]: {exc.message}")
-    return typer.Exit(exc.exit_code)
 
 
 def _expand(inputs: list[str], settings: Settings) -> list[str]:

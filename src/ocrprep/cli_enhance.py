@@ -15,14 +15,10 @@ from typing import Annotated, Any
 
 import typer
 
+from ocrprep.cli_common import fail as _fail
 from ocrprep.errors import MalformedRequest, OcrprepError
 
 __all__ = ["enhance_cmd", "ocr_cmd", "register"]
-
-
-def _fail(exc: OcrprepError) -> typer.Exit:
-    typer.echo(f"error: {type(exc).__name__}: {exc.message}", err=True)
-    return typer.Exit(exc.exit_code)
 
 
 def enhance_cmd(

@@ -15,38 +15,26 @@ Each command parses its options, calls the Python API and formats the answer; an
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from ocrprep.cli_common import ConfigOpt, JsonOpt, err, out
+from ocrprep.cli_common import exit_on_error as _errors
 from ocrprep.config import Settings, load_settings
 from ocrprep.errors import MalformedRequest, OcrprepError
 
 __all__ = ["datasets_app", "evaluate", "models_app", "params_app", "register", "train"]
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
 
-ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Config file (YAML).")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 models_app = typer.Typer(help="List, describe, start, stop and delete model versions.", no_args_is_help=True)
 params_app = typer.Typer(help="Named parameters (the active model: preprocess/model).", no_args_is_help=True)
 datasets_app = typer.Typer(help="Import, export and inspect labelled datasets.", no_args_is_help=True)
 
 
-@contextmanager
-def _errors() -> Iterator[None]:
-    try:
-        yield
-    except OcrprepError as exc:
-        err.print(f"[red]{type(exc).__name__}[/red]: {exc.message}")
-        raise typer.Exit(exc.exit_code) from exc
 
 
 def _settings(config: Path | None) -> Settings:

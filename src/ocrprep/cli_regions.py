@@ -21,16 +21,12 @@ import cv2
 import numpy as np
 import typer
 
+from ocrprep.cli_common import fail as _fail
 from ocrprep.errors import DatasetError, OcrprepError
 
 __all__ = ["extract", "read_box_dataset", "register", "regions_app"]
 
 regions_app = typer.Typer(help="Train, run and evaluate custom region detectors.", no_args_is_help=True)
-
-
-def _fail(exc: OcrprepError) -> typer.Exit:
-    typer.echo(f"error: {exc.message}", err=True)
-    return typer.Exit(exc.exit_code)
 
 
 def _load(path: str) -> np.ndarray:

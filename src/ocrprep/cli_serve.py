@@ -14,34 +14,21 @@ processes (default: one per core), first come first served.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from ocrprep.cli_common import ConfigOpt, err, out
+from ocrprep.cli_common import exit_on_error as _errors
 from ocrprep.config import load_settings
-from ocrprep.errors import OcrprepError
 
 __all__ = ["keys_app", "register", "serve"]
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
 
-ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Config file (YAML).")]
 keys_app = typer.Typer(help="API keys for `ocrprep serve` (stored hashed).", no_args_is_help=True)
 
 
-@contextmanager
-def _errors() -> Iterator[None]:
-    try:
-        yield
-    except OcrprepError as exc:
-        err.print(f"[red]{type(exc).__name__}[/red]: {exc.message}")
-        raise typer.Exit(exc.exit_code) from exc
 
 
 def serve(

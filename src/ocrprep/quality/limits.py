@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
+from ocrprep.quality.report import DEFECTS
+
 __all__ = ["QualityLimits", "step_score"]
 
 
@@ -79,20 +81,7 @@ class QualityLimits:
     max_upside_down: float = 0.5
     min_glyphs: float = 20.0
     steepness: float = 4.0
-    blocking: tuple[str, ...] = (
-        "blurry",
-        "noisy",
-        "dark",
-        "faint",
-        "glare",
-        "text_too_small",
-        "document_cutoff",
-        "text_cutoff",
-        "occluded",
-        "skewed",
-        "rotated",
-        "blank",
-    )
+    blocking: tuple[str, ...] = DEFECTS
 
     def replace(self, **changes: float | tuple[str, ...]) -> QualityLimits:
         """A copy with some limits changed (unknown names raise ``TypeError``).
