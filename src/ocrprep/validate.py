@@ -1,10 +1,10 @@
 """The ``validate`` step: assess the image, ask the model for its label, pass or refuse.
 
-When an ``enhance`` or ``extract`` step comes later in the same pipeline, validation rejects early
-only what those steps cannot mend (blur, glare, cut-off text, blank...), and the pipeline validates
-again, in full and with the model, the image they produced — the original design's
-"before / after label" check. A clean image that nothing changed is judged in full once more at
-no decode cost.
+When an ``enhance`` or ``extract`` step comes later in the same pipeline, validation defers: it
+rejects early only what those steps cannot mend (blur, noise, a blank page...) — and only when the
+measurements have a say in the decision (``both``, ``measurements``) — and the pipeline validates
+again, in full and with the model, the image they produced: the original design's "before / after
+label" check. A clean image that nothing changed is judged once more at no decode cost.
 """
 
 from __future__ import annotations
