@@ -15,18 +15,16 @@ Two questions, answered by two cheap cues:
 
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
 
+from ocrprep.ocr.bundled import TEXTLINE_CLASSIFIER, onnx_session
 from ocrprep.enhance._image import Views, check_image, views
 from ocrprep.enhance.skew import _points, profile_scores
-from ocrprep.errors import ModelError
 
 __all__ = ["OrientationEstimate", "detect_orientation", "fix_orientation", "measure_orientation"]
 
@@ -59,22 +57,8 @@ class OrientationEstimate:
     crops: int
 
 
-@functools.lru_cache(maxsize=1)
 def _classifier() -> Any:
-    import onnxruntime as ort
-
-    try:
-        import rapidocr
-    except ImportError as exc:  # pragma: no cover - rapidocr is a dependency
-        raise ModelError("the rapidocr package (which ships the orientation model) is missing") from exc
-    path = Path(rapidocr.__file__).parent / "models" / "ch_ppocr_mobile_v2.0_cls_mobile.onnx"
-    if not path.is_file():
-        raise ModelError(f"text-line orientation model not found at {path}; reinstall rapidocr")
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
-    options.inter_op_num_threads = 1
-    options.log_severity_level = 3
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    return onnx_session(TEXTLINE_CLASSIFIER)
 
 
 def _neighbour_share(mask: np.ndarray) -> tuple[float, int]:

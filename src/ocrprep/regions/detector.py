@@ -24,7 +24,6 @@ set version, thresholds, training parameters, dataset hash, metrics, library ver
 from __future__ import annotations
 
 import json
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from ocrprep.ocr.bundled import TEXT_DETECTOR, onnx_session
 from ocrprep.errors import ModelError
 
 __all__ = [
@@ -59,28 +59,8 @@ FEATURES: tuple[str, ...] = (
 )
 KINDS = {"line": 0, "row": 1, "block": 2, "blob": 3}
 
-_det_lock = threading.Lock()
-_det_session: Any = None
-
-
 def _text_detector() -> Any:
-    global _det_session
-    with _det_lock:
-        if _det_session is None:
-            try:
-                import onnxruntime as ort
-                import rapidocr
-            except ImportError as exc:
-                raise ModelError("the region detector needs rapidocr and onnxruntime installed") from exc
-            path = Path(rapidocr.__file__).parent / "models" / "PP-OCRv6_det_small.onnx"
-            if not path.is_file():
-                raise ModelError(f"the rapidocr text detector is missing: {path}")
-            options = ort.SessionOptions()
-            options.intra_op_num_threads = 1
-            options.inter_op_num_threads = 1
-            options.log_severity_level = 3
-            _det_session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        return _det_session
+    return onnx_session(TEXT_DETECTOR)
 
 
 def detect_text_boxes(image: np.ndarray, *, side: int = DET_SIDE, threshold: float = 0.3) -> np.ndarray:
@@ -97,8 +77,7 @@ def detect_text_boxes(image: np.ndarray, *, side: int = DET_SIDE, threshold: flo
     dh, dw = max(32, round(h * scale / 32) * 32), max(32, round(w * scale / 32) * 32)
     x = cv2.resize(cv2.cvtColor(rgb[:, :, :3], cv2.COLOR_RGB2BGR), (dw, dh)).astype(np.float32)
     x = ((x / 255.0 - 0.5) / 0.5).transpose(2, 0, 1)[None]
-    with _det_lock:
-        prob = session.run(None, {session.get_inputs()[0].name: x})[0][0, 0]
+    prob = session.run(None, {session.get_inputs()[0].name: x})[0][0, 0]  # run() is thread-safe
     binary = (prob > threshold).astype(np.uint8)
     count, _, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=4)
     boxes = []
