@@ -31,7 +31,8 @@ __all__ = ["Box", "BoxItem", "load_rgb", "parse_detection_manifest", "parse_labe
 
 @dataclass(frozen=True)
 class Box:
-    """One labelled box in pixels (left, top, width, height)."""
+    """One labelled box in pixels (left, top, width, height) of the image as shown (EXIF
+    orientation applied): what a manifest holds, a worker draws and a detector is trained on."""
 
     label: str
     left: float
@@ -41,6 +42,15 @@ class Box:
 
     def xyxy(self) -> tuple[float, float, float, float]:
         return self.left, self.top, self.left + self.width, self.top + self.height
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "label": self.label,
+            "left": round(self.left, 2),
+            "top": round(self.top, 2),
+            "width": round(self.width, 2),
+            "height": round(self.height, 2),
+        }
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from ocrprep.errors import MalformedRequest
+from ocrprep.regions.annotations import Box
 
 __all__ = [
     "DEFAULT_LABELS",
@@ -70,26 +71,6 @@ def check_attribute_name(name: str) -> str:
             "letter or digit, not ending in '-metadata' or '-ref'"
         )
     return name
-
-
-@dataclass(frozen=True)
-class Box:
-    """A box in pixel coordinates of the image as shown (EXIF orientation applied)."""
-
-    label: str
-    left: float
-    top: float
-    width: float
-    height: float
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "label": self.label,
-            "left": round(self.left, 2),
-            "top": round(self.top, 2),
-            "width": round(self.width, 2),
-            "height": round(self.height, 2),
-        }
 
 
 @dataclass(frozen=True)
