@@ -23,12 +23,13 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 from urllib.parse import quote, unquote_to_bytes
 
-from ocrprep.errors import MalformedRequest
+from ocrprep.errors import MalformedRequest, ObjectNotFound
 
 __all__ = [
     "IMAGE_EXTENSIONS",
     "SCHEMES",
     "BlobStore",
+    "ExistsByStat",
     "Data",
     "Location",
     "ObjectInfo",
@@ -223,3 +224,19 @@ class BlobStore(Protocol):
     def list(self, location: Location) -> list[str]:
         """The location itself when it is an object, else every object below it, sorted URIs."""
         ...
+
+
+class ExistsByStat:
+    """``exists`` for a store whose ``stat`` raises :class:`ObjectNotFound` when there is none."""
+
+    def stat(self, location: Location) -> ObjectInfo:  # pragma: no cover - provided by the store
+        raise NotImplementedError
+
+    def exists(self, location: Location) -> bool:
+        """True when ``stat`` finds an object at the location."""
+        try:
+            self.stat(location)
+        except ObjectNotFound:
+            return False
+        return True
+

@@ -8,7 +8,7 @@ not followed (a redirect to an internal address would bypass the caller's intent
 from __future__ import annotations
 
 from ocrprep.errors import AccessDenied, ImageTooLarge, MalformedRequest, ObjectNotFound, StorageError
-from ocrprep.storage.base import Data, Location, ObjectInfo
+from ocrprep.storage.base import Data, ExistsByStat, Location, ObjectInfo
 
 __all__ = ["DEFAULT_MAX_BYTES", "DEFAULT_TIMEOUT", "HttpStore"]
 
@@ -16,7 +16,7 @@ DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 DEFAULT_TIMEOUT = 20.0
 
 
-class HttpStore:
+class HttpStore(ExistsByStat):
     """Read-only access to http(s) URLs with a timeout and a size cap."""
 
     def __init__(self, *, timeout: float = DEFAULT_TIMEOUT, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
@@ -55,13 +55,6 @@ class HttpStore:
 
     def write(self, location: Location, data: Data, *, content_type: str | None = None) -> str:
         raise AccessDenied(f"cannot write to {location.uri}: http(s) URIs are read-only")
-
-    def exists(self, location: Location) -> bool:
-        try:
-            self.stat(location)
-        except ObjectNotFound:
-            return False
-        return True
 
     def stat(self, location: Location) -> ObjectInfo:
         import httpx

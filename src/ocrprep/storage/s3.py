@@ -24,7 +24,7 @@ from ocrprep.errors import (
     OcrprepError,
     StorageError,
 )
-from ocrprep.storage.base import Data, Location, ObjectInfo
+from ocrprep.storage.base import Data, ExistsByStat, Location, ObjectInfo
 
 __all__ = ["S3Store", "is_available", "s3_client"]
 
@@ -91,7 +91,7 @@ def _translate(exc: Exception, what: str, uri: str) -> OcrprepError:
     return StorageError(f"cannot {what} {uri}: {type(exc).__name__}: {exc}")
 
 
-class S3Store:
+class S3Store(ExistsByStat):
     """Objects in S3 or an S3-compatible store.
 
     Parameters
@@ -152,13 +152,6 @@ class S3Store:
         except Exception as exc:
             raise _translate(exc, "write", location.uri) from exc
         return location.with_key(location.key).uri
-
-    def exists(self, location: Location) -> bool:
-        try:
-            self.stat(location)
-        except ObjectNotFound:
-            return False
-        return True
 
     def stat(self, location: Location) -> ObjectInfo:
         args = self._object_args(location)
