@@ -237,6 +237,14 @@ def _info(image: Image.Image, fmt: str, pages: int) -> ImageInfo:
     return ImageInfo(fmt, width, height, pages, image.mode, orientation)
 
 
+def _header(image: Image.Image, page: int, limits: ImageLimits) -> tuple[str, ImageInfo]:
+    """The format and size of ``page`` of an opened image, checked against the pixel limit."""
+    fmt = normalise_format(image.format or "")
+    info = _info(image, fmt, _select_page(image, fmt, page))
+    _check_pixels(info.width, info.height, limits, f"the {fmt} image" + (f" page {page}" if page else ""))
+    return fmt, info
+
+
 def probe_image(data: bytes, *, limits: ImageLimits | None = None, page: int = 0) -> ImageInfo:
     """Read an image's header and check it against the limits, without decoding pixels.
 
@@ -274,10 +282,7 @@ def probe_image(data: bytes, *, limits: ImageLimits | None = None, page: int = 0
     with _translated("cannot read the image header"):
         image = _open(data, limits)
         with image:
-            fmt = normalise_format(image.format or "")
-            pages = _select_page(image, fmt, page)
-            info = _info(image, fmt, pages)
-    _check_pixels(info.width, info.height, limits, f"the {fmt} image" + (f" page {page}" if page else ""))
+            _, info = _header(image, page, limits)
     return info
 
 
@@ -364,12 +369,7 @@ def decode_image_with_info(
     with _translated("cannot decode the image"):
         image = _open(data, limits)
         with image:
-            fmt = normalise_format(image.format or "")
-            pages = _select_page(image, fmt, page)
-            info = _info(image, fmt, pages)
-            _check_pixels(
-                info.width, info.height, limits, f"the {fmt} image" + (f" page {page}" if page else "")
-            )
+            fmt, info = _header(image, page, limits)
             _check_scans(data, fmt)
             array = None
             if fast_path(image, fmt, page, data):
@@ -527,5 +527,5 @@ def shrink_image(image: np.ndarray, max_side: int) -> np.ndarray:
     >>> shrink_image(np.zeros((1000, 400, 3), np.uint8), 500).shape
     (500, 200, 3)
     """
-    return _pixels.shrink(image, max_side)
+    return shrink(image, max_side)
 
