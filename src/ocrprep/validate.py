@@ -12,6 +12,8 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 
+import numpy as np
+
 from ocrprep.errors import PoorQualityImage
 from ocrprep.pipeline import Context
 from ocrprep.quality import ASSESS_MAX_SIDE, QualityLimits, assess
@@ -69,7 +71,8 @@ def run(ctx: Context) -> None:
         from ocrprep.models import resolve_model
 
         model = resolve_model(ctx.settings, options.model)
-        labels = model.detect_labels(preview, min_confidence=options.min_confidence)
+        labels = model.detect_labels(preview, min_confidence=options.min_confidence,
+                                     measurements=_at_preview_scale(report, preview, source_size))
         model_name = model.name
     report = judge(report, labels, model_name, options.acceptable_labels, options.decision)
     ctx.report = report
@@ -117,3 +120,19 @@ def _refusal(report: QualityReport) -> str:
     if report.reasons:
         return "image is not good enough for OCR: " + "; ".join(report.reasons[:3])
     return "image is not good enough for OCR"
+
+
+def _at_preview_scale(
+    report: QualityReport, preview: np.ndarray, source_size: tuple[int, int]
+) -> dict[str, float]:
+    """The report's measurements as ``measure(preview)`` gives them, for the model's features.
+
+    Only the glyph height is stated in the source's pixels; scaling it back spares the model a
+    second measurement of the same image.
+    """
+    values = dict(report.measurements)
+    scale = max(source_size) / max(preview.shape[:2])
+    if "glyph_height" in values and scale > 0:
+        values["glyph_height"] = values["glyph_height"] / scale
+    return values
+

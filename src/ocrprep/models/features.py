@@ -99,9 +99,10 @@ def working_gray(image: np.ndarray) -> np.ndarray:
 class _Features:
     """Collects (name, value) pairs in a fixed order."""
 
-    def __init__(self) -> None:
+    def __init__(self, measurements: dict[str, float] | None = None) -> None:
         self.names: list[str] = []
         self.values: list[float] = []
+        self.measurements = measurements  # ocrprep.quality.measure(image), when already taken
 
     def add(self, name: str, value: float) -> None:
         self.names.append(name)
@@ -376,7 +377,7 @@ def _quality_v2(image: np.ndarray, out: _Features) -> None:
     _quality_v1(image, out)
     from ocrprep.quality.measures import MEASURES, measure
 
-    values = measure(image)
+    values = out.measurements if out.measurements is not None else measure(image)
     for name in MEASURES:
         value = float(values.get(name, 0.0))
         if not np.isfinite(value):
@@ -392,7 +393,12 @@ FEATURE_SETS: dict[str, Callable[[np.ndarray, _Features], None]] = {
 }
 
 
-def extract_features(image: np.ndarray, feature_set: str = "quality-v1") -> np.ndarray:
+def extract_features(
+    image: np.ndarray,
+    feature_set: str = "quality-v1",
+    *,
+    measurements: dict[str, float] | None = None,
+) -> np.ndarray:
     """The feature vector of one image.
 
     Parameters
@@ -401,6 +407,9 @@ def extract_features(image: np.ndarray, feature_set: str = "quality-v1") -> np.n
         uint8, (H, W) grey or (H, W, 3) RGB; not modified.
     feature_set : str
         A name of :data:`FEATURE_SETS`.
+    measurements : dict, optional
+        ``ocrprep.quality.measure(image)`` (no ``source_size``) when the caller already took it,
+        so the sets that include the quality measurements do not measure the image twice.
 
     Returns
     -------
@@ -424,7 +433,7 @@ def extract_features(image: np.ndarray, feature_set: str = "quality-v1") -> np.n
         raise MalformedRequest(f"unknown feature set {feature_set!r}; known: {', '.join(FEATURE_SETS)}")
     if image.size == 0 or min(image.shape[:2]) < 8:
         raise MalformedRequest(f"image of shape {image.shape} is too small for features")
-    out = _Features()
+    out = _Features(measurements)
     builder(image, out)
     return np.asarray(out.values, dtype=np.float32)
 

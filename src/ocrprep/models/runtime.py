@@ -82,9 +82,14 @@ class LoadedModel:
     trees: TreeEnsemble = field(repr=False)
     meta: dict[str, Any] = field(default_factory=dict, repr=False)
 
-    def predict_proba(self, image: np.ndarray) -> np.ndarray:
-        """Probabilities of the labels (k,), in :attr:`labels` order, for one image."""
-        features = extract_features(image, self.feature_set)[None, :]
+    def predict_proba(
+        self, image: np.ndarray, *, measurements: dict[str, float] | None = None
+    ) -> np.ndarray:
+        """Probabilities of the labels (k,), in :attr:`labels` order, for one image.
+
+        ``measurements`` is ``ocrprep.quality.measure(image)`` when the caller already took it.
+        """
+        features = extract_features(image, self.feature_set, measurements=measurements)[None, :]
         return self.predict_features(features)[0]
 
     def predict_features(self, features: np.ndarray) -> np.ndarray:
@@ -94,7 +99,13 @@ class LoadedModel:
             return np.stack([1 - raw, raw], axis=1)
         return raw
 
-    def detect_labels(self, image: np.ndarray, min_confidence: float | None = None) -> list[Label]:
+    def detect_labels(
+        self,
+        image: np.ndarray,
+        min_confidence: float | None = None,
+        *,
+        measurements: dict[str, float] | None = None,
+    ) -> list[Label]:
         """The labels whose confidence reaches the threshold, best first.
 
         Parameters
@@ -103,13 +114,15 @@ class LoadedModel:
             uint8 (H, W) or (H, W, 3) RGB; not modified.
         min_confidence : float, optional
             Threshold 0-100 for every label; default: each label's assumed threshold.
+        measurements : dict, optional
+            ``ocrprep.quality.measure(image)`` (no ``source_size``), when already taken.
 
         Returns
         -------
         list of Label
             Sorted by confidence, highest first; may be empty.
         """
-        probabilities = self.predict_proba(image)
+        probabilities = self.predict_proba(image, measurements=measurements)
         found = []
         for label, p in zip(self.labels, probabilities, strict=True):
             confidence = 100.0 * float(p)
