@@ -39,7 +39,6 @@ def assess_source(
     else:
         data = storage.read_bytes(os.fspath(source), settings.storage,
                                   max_bytes=settings.limits.max_bytes)
-    info = imageio.probe_image(data, limits=settings.limits)
-    image = imageio.decode_image(data, page=page, limits=settings.limits,
-                                 max_side=quality.ASSESS_MAX_SIDE)
+    image, info = imageio.decode_image_with_info(data, page=page, limits=settings.limits,
+                                                 max_side=quality.ASSESS_MAX_SIDE)
     return quality.assess(image, source_size=(info.height, info.width))
