@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -102,3 +103,49 @@ def tiny_model_dir(tiny_dataset: Dataset, tmp_path_factory: pytest.TempPathFacto
     out = tmp_path_factory.mktemp("tiny-model") / "model"
     train_model(tiny_dataset, out, params=TINY_PARAMS, name="tiny:1")
     return out
+
+
+# -- a tiny region detector ------------------------------------------------------------------------
+
+STAMP_WORDS = ["TOTAL", "CASH", "RM 9.00", "THANK YOU", "GST 6%", "DATE 12/01/2018", "ITEM 2 x 4.50"]
+
+
+def stamp_page(seed: int) -> tuple[np.ndarray, Any]:
+    """A small receipt-like page with text lines and one big dark stamp at a seeded place, and
+    the stamp's :class:`~ocrprep.regions.annotations.Box`."""
+    from ocrprep.regions.annotations import Box
+
+    rng = np.random.default_rng(seed)
+    page = np.full((420, 320, 3), 235, np.uint8)
+    y = 20
+    while y < 400:
+        text = " ".join(rng.choice(STAMP_WORDS, 2))
+        cv2.putText(page, text, (int(rng.integers(5, 60)), y), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (30, 30, 30), 1)
+        y += int(rng.integers(18, 30))
+    w, h = int(rng.integers(70, 110)), int(rng.integers(50, 80))
+    x0, y0 = int(rng.integers(10, 320 - w - 10)), int(rng.integers(10, 420 - h - 10))
+    cv2.rectangle(page, (x0, y0), (x0 + w, y0 + h), (150, 20, 20), -1)
+    return page, Box("stamp", x0, y0, w, h)
+
+
+def train_stamp_detector(pages: int = 14, rounds: int = 60) -> tuple[Any, dict[str, Any] | None]:
+    """A detector of the stamp of :func:`stamp_page`, trained on the first pages and evaluated
+    on the last four, and its evaluation."""
+    from ocrprep.regions.annotations import BoxItem
+    from ocrprep.regions.detector_train import train_detector
+
+    drawn = {f"page{i}": stamp_page(i) for i in range(pages)}
+    items = [BoxItem(name, (box,)) for name, (_, box) in drawn.items()]
+    return train_detector(items[:-4], test_items=items[-4:], load=lambda ref: drawn[ref][0], rounds=rounds)
+
+
+@pytest.fixture(scope="session")
+def tiny_detector_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A stamp detector folder (model.txt, model.json, evaluation.json), trained once per session."""
+    from ocrprep.regions.detector_train import write_evaluation
+
+    model, evaluation = train_stamp_detector()
+    folder = model.save(tmp_path_factory.mktemp("tiny-detector") / "detector")
+    if evaluation is not None:
+        write_evaluation(evaluation, folder)
+    return folder

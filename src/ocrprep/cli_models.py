@@ -147,7 +147,8 @@ def models_list(
     as_json: JsonOpt = False,
     config: ConfigOpt = None,
 ) -> None:
-    """Model versions and their statuses (the bundled default model first)."""
+    """Model versions (classifiers and region detectors), their kinds and statuses (the bundled
+    default model first)."""
     from ocrprep.models.runtime import DEFAULT_MODEL_DIR, load_model
 
     with _errors():
@@ -162,17 +163,19 @@ def models_list(
         if as_json:
             rows = [v.to_dict() for v in versions]
             if bundled is not None:
-                rows.insert(0, {"name": bundled.name, "status": "BUNDLED", "path": str(bundled.path),
+                rows.insert(0, {"name": bundled.name, "status": "BUNDLED", "kind": "classifier",
+                                "path": str(bundled.path),
                                 "f1_score": bundled.meta.get("metrics", {}).get("macro_f1")})
             _print_json(rows)
             return
-        table = Table("model", "status", "F1", "created", "message")
+        table = Table("model", "kind", "status", "F1", "created", "message")
         if bundled is not None:
             f1 = bundled.meta.get("metrics", {}).get("macro_f1")
-            table.add_row(bundled.name, "BUNDLED", f"{f1:.3f}" if f1 is not None else "",
+            table.add_row(bundled.name, "classifier", "BUNDLED", f"{f1:.3f}" if f1 is not None else "",
                           str(bundled.meta.get("created_at", "")), "default when preprocess/model is unset")
         for v in versions:
-            table.add_row(v.name, v.status.value, f"{v.f1_score:.3f}" if v.f1_score is not None else "",
+            table.add_row(v.name, v.kind or "-", v.status.value,
+                          f"{v.f1_score:.3f}" if v.f1_score is not None else "",
                           v.created_at.isoformat(timespec="seconds") if v.created_at else "", v.status_message)
         out.print(table)
 
@@ -183,10 +186,11 @@ def models_describe(
     as_json: JsonOpt = False,
     config: ConfigOpt = None,
 ) -> None:
-    """A version's status, training parameters, dataset and evaluation."""
+    """A version's kind, status, training parameters, dataset and evaluation."""
     from ocrprep.models.evaluation import format_evaluation
     from ocrprep.models.runtime import DEFAULT_MODEL_DIR, DEFAULT_MODEL_NAME
-    from ocrprep.registry import parse_ref
+    from ocrprep.registry import REGION_DETECTOR, model_kind, parse_ref
+    from ocrprep.regions.detector_train import format_detector_evaluation
 
     with _errors():
         _, registry = _registry(config)
@@ -198,18 +202,26 @@ def models_describe(
             project, version = parse_ref(ref)
             info = registry.get(project, version).to_dict()
         folder = Path(info["path"])
+        info["kind"] = info.get("kind") or model_kind(folder)
         evaluation = _read_json(folder / "evaluation.json")
         meta = _read_json(folder / "model.json")
         if as_json:
             _print_json({**info, "model": meta, "evaluation": {k: v for k, v in (evaluation or {}).items() if k != "images"}})
             return
-        out.print(f"{info['name']}: {info['status']}" + (f" — {info.get('status_message')}" if info.get("status_message") else ""))
+        out.print(f"{info['name']} ({info['kind'] or 'kind unknown'}): {info['status']}"
+                  + (f" — {info.get('status_message')}" if info.get("status_message") else ""))
         out.print(f"folder: {folder}")
-        if meta:
+        detector = info["kind"] == REGION_DETECTOR
+        if meta and detector:
+            out.print(f"classes: {', '.join(c for c in meta.get('classes', []) if c != 'background')}; "
+                      f"features {meta.get('feature_version')}"
+                      f"{' + text cues' if meta.get('text_features') else ''}; created {meta.get('created')}; "
+                      f"dataset hash {str(meta.get('dataset_sha256', ''))[:16]}")
+        elif meta:
             out.print(f"labels: {', '.join(meta.get('labels', []))}; feature set {meta.get('feature_set')}; "
                       f"created {meta.get('created_at')}; dataset hash {meta.get('dataset', {}).get('hash', '')[:16]}")
         if evaluation:
-            out.print(format_evaluation(evaluation))
+            out.print(format_detector_evaluation(evaluation) if detector else format_evaluation(evaluation))
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:
@@ -224,14 +236,16 @@ def models_start(
     ref: Annotated[str, typer.Argument(help="project:version")],
     config: ConfigOpt = None,
 ) -> None:
-    """Start a version (STARTING -> RUNNING); it loads the model to check it."""
+    """Start a version, classifier or region detector (STARTING -> RUNNING); it loads the model
+    to check it."""
     from ocrprep.models.runtime import start_model
 
     with _errors():
         settings, registry = _registry(config)
         project, version = _version_ref(ref)
         model = start_model(settings, f"{project}:{version}")
-        out.print(f"{model.name}: {registry.get(project, version).status.value}")
+        current = registry.get(project, version)
+        out.print(f"{model.name} ({current.kind}): {current.status.value}")
 
 
 @models_app.command("stop")

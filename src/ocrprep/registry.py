@@ -16,11 +16,14 @@ are read, a ``TRAINING_IN_PROGRESS`` row whose trainer process is gone (or, on a
 heartbeat is older than :data:`STALE_AFTER_SECONDS`) is marked ``TRAINING_FAILED`` with the reason
 "trainer process exited without finishing", so a crash or a kill never leaves a version stuck.
 
-Model folders live under ``$OCRPREP_HOME/models/<project>/<version>/``.
+Model folders live under ``$OCRPREP_HOME/models/<project>/<version>/``. A version's kind
+(:data:`CLASSIFIER` or :data:`REGION_DETECTOR`) is read from its folder's ``model.json``
+(:func:`model_kind`), so both kinds share projects, versions and start/stop.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -41,11 +44,15 @@ if TYPE_CHECKING:
     from ocrprep.config import Settings
 
 __all__ = [
+    "CLASSIFIER",
+    "KINDS",
+    "REGION_DETECTOR",
     "STALE_AFTER_SECONDS",
     "TRANSITIONS",
     "ModelVersion",
     "Registry",
     "Status",
+    "model_kind",
     "parse_ref",
     "process_alive",
     "process_start_time",
@@ -53,6 +60,11 @@ __all__ = [
 
 #: A training heartbeat older than this (seconds) marks a trainer on another host as dead.
 STALE_AFTER_SECONDS = 300
+
+#: The kinds of model a version can hold (``model.json`` ``kind``; a classifier's may omit it).
+CLASSIFIER = "classifier"
+REGION_DETECTOR = "region-detector"
+KINDS = (CLASSIFIER, REGION_DETECTOR)
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 
@@ -104,6 +116,7 @@ class ModelVersion:
     created_at: datetime | None = None
     updated_at: datetime | None = None
     heartbeat_at: datetime | None = None
+    kind: str = ""
 
     @property
     def name(self) -> str:
@@ -118,6 +131,7 @@ class ModelVersion:
             "version": self.version,
             "status": self.status.value,
             "status_message": self.status_message,
+            "kind": self.kind,
             "path": self.path,
             "dataset": self.dataset,
             "params": self.params,
@@ -153,6 +167,30 @@ def parse_ref(ref: str) -> tuple[str, int | None]:
     if not version.isdigit() or int(version) < 1:
         raise MalformedRequest(f"model reference {ref!r}: the version must be a positive integer")
     return project, int(version)
+
+
+def model_kind(folder: str | Path) -> str:
+    """The kind of the model in ``folder``, from its ``model.json``; ``""`` when it has none yet.
+
+    A ``model.json`` without ``kind`` is a classifier's (classifiers were written without one).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     before = model_kind(folder)
+    ...     _ = (Path(folder) / "model.json").write_text('{"kind": "region-detector"}')
+    ...     before, model_kind(folder)
+    ('', 'region-detector')
+    """
+    if not folder:
+        return ""
+    try:
+        meta = json.loads((Path(folder) / "model.json").read_text())
+    except (OSError, ValueError):
+        return ""
+    kind = meta.get("kind", CLASSIFIER) if isinstance(meta, dict) else ""
+    return str(kind) if isinstance(kind, str) else ""
 
 
 def check_name(name: str) -> str:
@@ -508,6 +546,7 @@ def _to_version(project: str, row: ModelVersionRow) -> ModelVersion:
         created_at=as_utc(row.created_at),
         updated_at=as_utc(row.updated_at),
         heartbeat_at=as_utc(row.heartbeat_at),
+        kind=model_kind(row.path or ""),
     )
 
 

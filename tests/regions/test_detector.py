@@ -4,40 +4,21 @@ import cv2
 import numpy as np
 import pytest
 
+from _models_support import stamp_page, train_stamp_detector
+
 from ocrprep.regions.annotations import Box, BoxItem
 from ocrprep.regions.detector import detect_regions, load_detector
 from ocrprep.regions.detector_train import average_precision, train_detector
 
-WORDS = ["TOTAL", "CASH", "RM 9.00", "THANK YOU", "GST 6%", "DATE 12/01/2018", "ITEM 2 x 4.50"]
-
-
-def _page(seed: int) -> tuple[np.ndarray, Box]:
-    """A small receipt-like page with text lines and one big dark stamp at a random place."""
-    rng = np.random.default_rng(seed)
-    page = np.full((420, 320, 3), 235, np.uint8)
-    y = 20
-    while y < 400:
-        text = " ".join(rng.choice(WORDS, 2))
-        cv2.putText(page, text, (int(rng.integers(5, 60)), y), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (30, 30, 30), 1)
-        y += int(rng.integers(18, 30))
-    w, h = int(rng.integers(70, 110)), int(rng.integers(50, 80))
-    x0, y0 = int(rng.integers(10, 320 - w - 10)), int(rng.integers(10, 420 - h - 10))
-    cv2.rectangle(page, (x0, y0), (x0 + w, y0 + h), (150, 20, 20), -1)
-    return page, Box("stamp", x0, y0, w, h)
+_page = stamp_page
 
 
 @pytest.fixture(scope="module")
-def pages():
-    return {f"page{i}": _page(i) for i in range(14)}
+def trained():
+    return train_stamp_detector()
 
 
-@pytest.fixture(scope="module")
-def trained(pages):
-    items = [BoxItem(name, (box,)) for name, (_, box) in pages.items()]
-    return train_detector(items[:10], test_items=items[10:], load=lambda ref: pages[ref][0], rounds=60)
-
-
-def test_detector_trains_and_finds_an_obvious_region(trained, pages):
+def test_detector_trains_and_finds_an_obvious_region(trained):
     model, evaluation = trained
     page, truth = _page(99)
     found = detect_regions(page, model)

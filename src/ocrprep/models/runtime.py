@@ -1,6 +1,13 @@
-"""Loading, resolving and calling models: ``resolve_model``, ``LoadedModel.detect_labels``.
+"""Loading, resolving and calling models: ``resolve_model``, ``LoadedModel.detect_labels``,
+``resolve_detector``.
 
-Which model answers a call (first that applies):
+The registry holds two kinds of model version (read from each folder's ``model.json``):
+classifiers (:class:`LoadedModel`, used by ``validate``) and region detectors
+(:class:`~ocrprep.regions.detector.DetectorModel`, used by ``extract`` in regions mode). Both
+are started, cached and stopped the same way; asking for one kind where a version holds the
+other is a :class:`~ocrprep.errors.ModelError` that leaves the version's status alone.
+
+Which classifier answers a call (first that applies):
 
 1. the reference passed in (``project``, ``project:version`` or a model folder path);
 2. the parameter named ``settings.process.model_parameter`` (default ``preprocess/model``) in the
@@ -10,16 +17,20 @@ Which model answers a call (first that applies):
 A registry version that is not ``RUNNING`` is started on first use (``STARTING`` -> ``RUNNING``):
 loading a local model takes milliseconds, so the first call never fails for want of a deployment.
 A version that cannot be started is marked ``FAILED`` and :class:`~ocrprep.errors.ModelError`
-names it. Loaded models are cached by folder and file modification times.
+names it. Loaded models (and detectors) are cached by folder and file modification times.
+
+A detector reference (:func:`resolve_detector`) is a detector folder, ``project:version``, or
+``project`` (its running version, else its newest usable one), started the same way.
 """
 
 from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
@@ -30,11 +41,12 @@ from ocrprep.models.features import FEATURE_SETS, extract_features, feature_name
 from ocrprep.models.training import compute_features
 from ocrprep.models.trees import TreeEnsemble, load_lightgbm_text
 from ocrprep.quality.report import Label
-from ocrprep.registry import Registry, Status, parse_ref
+from ocrprep.registry import CLASSIFIER, REGION_DETECTOR, Registry, Status, model_kind, parse_ref
 
 if TYPE_CHECKING:
     from ocrprep.config import Settings
     from ocrprep.registry import ModelVersion
+    from ocrprep.regions.detector import DetectorModel
 
 __all__ = [
     "DEFAULT_MODEL_DIR",
@@ -42,7 +54,9 @@ __all__ = [
     "LoadedModel",
     "detect_labels",
     "evaluate_model",
+    "load_detector_folder",
     "load_model",
+    "resolve_detector",
     "resolve_model",
     "start_model",
 ]
@@ -52,6 +66,7 @@ DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "data" / "models" /
 DEFAULT_MODEL_NAME = "quality-default"
 
 _REQUIRED = ("model.txt", "labels.json", "model.json")
+_DETECTOR_REQUIRED = ("model.txt", "model.json")
 
 
 @dataclass(frozen=True, eq=False)
@@ -170,8 +185,9 @@ def evaluate_model(
 
 # -- loading --------------------------------------------------------------------------------------
 
-_CACHE: dict[tuple[str, tuple[int, ...]], LoadedModel] = {}
+_CACHE: dict[tuple[str, tuple[int, ...]], Any] = {}
 _CACHE_LOCK = threading.Lock()
+_Model = TypeVar("_Model")
 
 
 def load_model(path: str | Path, name: str | None = None) -> LoadedModel:
@@ -182,11 +198,33 @@ def load_model(path: str | Path, name: str | None = None) -> LoadedModel:
     ModelError
         If the folder is missing, incomplete, or was trained with other features.
     """
-    folder = Path(path).expanduser()
+    return _load_cached(Path(path).expanduser(), _REQUIRED, _load, name)
+
+
+def load_detector_folder(path: str | Path, name: str | None = None) -> DetectorModel:
+    """Load a region-detector folder (cached by path and file modification times, as classifiers).
+
+    Raises
+    ------
+    ModelError
+        If the folder is missing, incomplete, not a detector, or of another feature version.
+    """
+    from ocrprep.regions.detector import read_detector
+
+    return _load_cached(Path(path).expanduser(), _DETECTOR_REQUIRED, read_detector, name)
+
+
+def _load_cached(
+    folder: Path,
+    required: tuple[str, ...],
+    read: Callable[[Path, str | None], _Model],
+    name: str | None,
+) -> _Model:
+    """``read(folder, name)``, cached by the folder and its files' modification times."""
     try:
-        stamps = tuple((folder / f).stat().st_mtime_ns for f in _REQUIRED)
+        stamps = tuple((folder / f).stat().st_mtime_ns for f in required)
     except OSError as exc:
-        missing = [f for f in _REQUIRED if not (folder / f).is_file()]
+        missing = [f for f in required if not (folder / f).is_file()]
         raise ModelError(
             f"model folder {folder} is missing or incomplete (missing: {', '.join(missing) or exc})"
         ) from exc
@@ -194,8 +232,8 @@ def load_model(path: str | Path, name: str | None = None) -> LoadedModel:
     with _CACHE_LOCK:
         cached = _CACHE.get(key)
     if cached is not None and (name is None or cached.name == name):
-        return cached
-    model = _load(folder, name)
+        return cached  # type: ignore[no-any-return]
+    model = read(folder, name)
     with _CACHE_LOCK:
         for old in [k for k in _CACHE if k[0] == key[0]]:
             del _CACHE[old]
@@ -242,7 +280,7 @@ def _load(folder: Path, name: str | None) -> LoadedModel:
 
 
 def resolve_model(settings: Settings, ref: str | None = None) -> LoadedModel:
-    """The model that answers a call, started if needed (see the module docstring for the order).
+    """The classifier that answers a call, started if needed (see the module docstring for the order).
 
     Parameters
     ----------
@@ -254,7 +292,8 @@ def resolve_model(settings: Settings, ref: str | None = None) -> LoadedModel:
     Raises
     ------
     ModelError
-        If the named model does not exist, is not trained, or cannot be started.
+        If the named model does not exist, is not trained, is not a classifier, or cannot be
+        started.
     """
     source = "argument"
     if ref is None:
@@ -264,26 +303,67 @@ def resolve_model(settings: Settings, ref: str | None = None) -> LoadedModel:
         return load_model(DEFAULT_MODEL_DIR, name=_default_name())
     ref = ref.strip()
     if _looks_like_path(ref):
+        _check_kind(ref, model_kind(Path(ref).expanduser()), CLASSIFIER)
         return load_model(Path(ref), name=None)
     try:
-        return start_model(settings, ref)
+        return start_model(settings, ref, kind=CLASSIFIER)  # type: ignore[no-any-return]
     except ModelError as exc:
         if source == "argument":
             raise
         raise ModelError(f"{exc.message} (model named by {source})") from exc
 
 
-def start_model(settings: Settings, ref: str) -> LoadedModel:
+def resolve_detector(settings: Settings, ref: str) -> DetectorModel:
+    """The region detector a reference names, started if needed, like :func:`resolve_model`.
+
+    Parameters
+    ----------
+    settings : Settings
+        The registry's database URL and home folder.
+    ref : str
+        A detector folder, ``project:version``, or ``project`` (its running version, else its
+        newest usable one).
+
+    Raises
+    ------
+    ModelError
+        If the detector does not exist, is not trained, is a classifier, or cannot be started
+        (a registry version is then marked ``FAILED``).
+    """
+    ref = ref.strip()
+    if not ref:
+        raise ModelError("no region detector named: set process.regions_model")
+    if _looks_like_path(ref):
+        _check_kind(ref, model_kind(Path(ref).expanduser()), REGION_DETECTOR)
+        return load_detector_folder(ref)
+    return start_model(settings, ref, kind=REGION_DETECTOR)  # type: ignore[no-any-return]
+
+
+def start_model(settings: Settings, ref: str, *, kind: str | None = None) -> Any:
     """Load a registry model version, moving it to ``RUNNING`` (``STARTING`` first) if needed.
 
     ``quality-default`` (or ``quality-default:N`` of the bundled version) names the bundled model
     unless the registry holds a project of that name.
 
+    Parameters
+    ----------
+    settings : Settings
+        The registry's database URL and home folder.
+    ref : str
+        ``project:version``, or ``project`` for its running (else newest usable) version.
+    kind : str, optional
+        ``"classifier"`` or ``"region-detector"`` to insist on one kind; default: either.
+
+    Returns
+    -------
+    LoadedModel or DetectorModel
+        By the version's kind (``model.json``); both have ``.name`` (``project:version``).
+
     Raises
     ------
     ModelError
-        Unknown project or version, a version that is not trained, or one that fails to load
-        (then marked ``FAILED``).
+        Unknown project or version, a version that is not trained, one of another ``kind``
+        (its status is left alone), or one that fails to load (then marked ``FAILED``).
     """
     try:
         project, version = parse_ref(ref)
@@ -294,12 +374,26 @@ def start_model(settings: Settings, ref: str) -> LoadedModel:
         current = registry.get(project, version)
     except OcrprepError as exc:
         if project == DEFAULT_MODEL_NAME and (version is None or f"{project}:{version}" == _default_name()):
+            _check_kind(ref, CLASSIFIER, kind)
             return load_model(DEFAULT_MODEL_DIR, name=_default_name())
         raise ModelError(f"model {ref!r} not found: {exc.message}") from exc
-    return _ensure_running(registry, current)
+    return _ensure_running(registry, current, kind)
 
 
-def _ensure_running(registry: Registry, current: ModelVersion) -> LoadedModel:
+def _check_kind(name: str, actual: str, wanted: str | None) -> None:
+    """Refuse a model of another kind than ``wanted`` (an unknown kind passes to the loader)."""
+    if wanted is None or not actual or actual == wanted:
+        return
+    use = ("name it in process.regions_model (extract_mode=regions)" if actual == REGION_DETECTOR
+           else "name it in process.model")
+    raise ModelError(f"model {name} is a {actual}, not a {wanted}; {use}")
+
+
+def _loader(kind: str) -> Callable[[str | Path, str | None], Any]:
+    return load_detector_folder if kind == REGION_DETECTOR else load_model
+
+
+def _ensure_running(registry: Registry, current: ModelVersion, kind: str | None = None) -> Any:
     name = current.name
     status = current.status
     if status in (Status.TRAINING_IN_PROGRESS, Status.TRAINING_FAILED, Status.DELETING):
@@ -307,9 +401,11 @@ def _ensure_running(registry: Registry, current: ModelVersion) -> LoadedModel:
         raise ModelError(f"model {name} is {status.value}{detail}; it cannot be started")
     if status == Status.STOPPING:
         raise ModelError(f"model {name} is STOPPING; start it again when it has stopped")
+    _check_kind(name, current.kind, kind)
+    load = _loader(current.kind or kind or CLASSIFIER)
     if status == Status.RUNNING:
         try:
-            return load_model(current.path, name=name)
+            return load(current.path, name)
         except ModelError as exc:
             _mark_failed(registry, current, Status.RUNNING, exc)
             raise ModelError(f"model {name} cannot be used: {exc.message}") from exc
@@ -319,7 +415,7 @@ def _ensure_running(registry: Registry, current: ModelVersion) -> LoadedModel:
         except OcrprepError:
             pass  # another caller is starting it at the same moment; load it anyway
     try:
-        model = load_model(current.path, name=name)
+        model = load(current.path, name)
     except ModelError as exc:
         _mark_failed(registry, current, Status.STARTING, exc)
         raise ModelError(f"model {name} cannot be started: {exc.message}") from exc

@@ -26,13 +26,16 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
 
 from ocrprep.ocr.bundled import TEXT_DETECTOR, onnx_session
 from ocrprep.errors import ModelError
+
+if TYPE_CHECKING:
+    from ocrprep.config import Settings
 
 __all__ = [
     "FEATURES",
@@ -44,6 +47,7 @@ __all__ = [
     "detect_text_boxes",
     "load_detector",
     "model_features",
+    "read_detector",
     "nms",
 ]
 
@@ -257,6 +261,7 @@ class DetectorModel:
     thresholds: dict[str, float]  # class -> assumed confidence threshold, 0..100
     meta: dict[str, Any]
     path: Path | None = None
+    name: str = ""  # project:version when it came from the registry, else the folder name
 
     def save(self, folder: str | Path) -> Path:
         folder = Path(folder)
@@ -268,23 +273,24 @@ class DetectorModel:
         return folder
 
 
-def load_detector(reference: str | Path) -> DetectorModel:
-    """Load a detector folder (``model.txt`` + ``model.json``), or a registry reference.
+def read_detector(folder: str | Path, name: str | None = None) -> DetectorModel:
+    """Read a detector folder (``model.txt`` + ``model.json``), uncached.
+
+    Callers want :func:`load_detector`, which caches loaded detectors and starts registry
+    versions; this is the reader it uses.
 
     Raises
     ------
     ModelError
-        When the folder is missing, malformed, or of another feature version.
+        When the folder is missing, malformed, not a detector, or of another feature version.
     """
-    folder = Path(reference)
-    if not folder.is_dir():
-        folder = _from_registry(str(reference))
-    try:
-        import lightgbm as lgb
+    import lightgbm as lgb
 
+    folder = Path(folder)
+    try:
         meta = json.loads((folder / "model.json").read_text())
         booster = lgb.Booster(model_file=str(folder / "model.txt"))
-    except (OSError, ValueError, json.JSONDecodeError) as exc:
+    except (OSError, ValueError, json.JSONDecodeError, lgb.basic.LightGBMError) as exc:
         raise ModelError(f"cannot load the region detector at {folder}: {exc}") from exc
     if meta.get("kind") != "region-detector":
         raise ModelError(f"{folder} is not a region detector (model.json kind={meta.get('kind')!r})")
@@ -293,18 +299,36 @@ def load_detector(reference: str | Path) -> DetectorModel:
             f"{folder} was trained with features {meta.get('feature_version')!r}, this ocrprep has "
             f"{FEATURE_VERSION!r}: retrain it"
         )
-    return DetectorModel(booster, tuple(meta["classes"]), dict(meta.get("thresholds", {})), meta, folder)
+    return DetectorModel(booster, tuple(meta["classes"]), dict(meta.get("thresholds", {})), meta,
+                         folder, name or str(meta.get("name") or folder.name))
 
 
-def _from_registry(reference: str) -> Path:
-    try:
+def load_detector(reference: str | Path, *, settings: Settings | None = None) -> DetectorModel:
+    """The detector a reference names: a model folder, or a registry version started if needed.
+
+    Parameters
+    ----------
+    reference : str or Path
+        A detector folder, ``project:version``, or ``project`` (its running version, else its
+        newest usable one), resolved as :func:`ocrprep.models.runtime.resolve_detector` does.
+    settings : Settings, optional
+        The registry to look in; default :func:`ocrprep.config.load_settings`.
+
+    Raises
+    ------
+    ModelError
+        When the folder is missing or malformed, the version does not exist, is not trained or
+        is not a region detector, or cannot be started (it is then marked ``FAILED``).
+    """
+    from ocrprep.models.runtime import load_detector_folder, resolve_detector
+
+    if Path(reference).is_dir():
+        return load_detector_folder(reference)
+    if settings is None:
         from ocrprep.config import load_settings
-        from ocrprep.registry import Registry, parse_ref
-    except ImportError as exc:
-        raise ModelError(f"no detector folder at {reference!r} and no model registry") from exc
-    project, version = parse_ref(reference)
-    found = Registry.from_settings(load_settings()).get(project, version)
-    return Path(found.path)
+
+        settings = load_settings()
+    return resolve_detector(settings, str(reference))
 
 
 def model_features(image: np.ndarray, cands: Candidates, *, text: bool) -> np.ndarray:

@@ -32,7 +32,7 @@ from ocrprep.regions.detector import (
     model_features,
 )
 
-__all__ = ["average_precision", "evaluate_detector", "train_detector"]
+__all__ = ["average_precision", "evaluate_detector", "format_detector_evaluation", "train_detector"]
 
 Loader = Callable[[str], np.ndarray]
 
@@ -256,3 +256,29 @@ def write_evaluation(evaluation: dict[str, Any], folder: Any) -> None:
     from pathlib import Path
 
     (Path(folder) / "evaluation.json").write_text(json.dumps(evaluation, indent=2))
+
+
+def format_detector_evaluation(evaluation: dict[str, Any]) -> str:
+    """A detector's evaluation as a plain-text table (per class, then mAP and macro F1).
+
+    Examples
+    --------
+    >>> row = {"Label": "total", "NumberOfTestingBoxes": 4, "Metrics": {"Precision": 1.0,
+    ...        "Recall": 0.5, "F1Score": 0.6667, "AveragePrecision50": 0.5, "AssumedThreshold": 61.2}}
+    >>> text = format_detector_evaluation({"LabelEvaluationResults": [row], "mAP50": 0.5,
+    ...                                    "F1Score": 0.6667, "Summary": {"TestImages": 3}})
+    >>> print(text.splitlines()[0])
+    label            boxes  precision   recall       F1     AP50  threshold
+    """
+    lines = [f"{'label':<14}{'boxes':>8}{'precision':>11}{'recall':>9}{'F1':>9}{'AP50':>9}{'threshold':>11}"]
+    for row in evaluation.get("LabelEvaluationResults", []):
+        m = row["Metrics"]
+        lines.append(
+            f"{row['Label']:<14}{row.get('NumberOfTestingBoxes', 0):>8}{m['Precision']:>11.3f}"
+            f"{m['Recall']:>9.3f}{m['F1Score']:>9.3f}{m.get('AveragePrecision50', 0.0):>9.3f}"
+            f"{m['AssumedThreshold']:>10.1f}%"
+        )
+    images = evaluation.get("Summary", {}).get("TestImages", "?")
+    lines.append(f"mAP@0.5 {evaluation.get('mAP50', 0.0):.3f}, macro F1 {evaluation.get('F1Score', 0.0):.3f} "
+                 f"on {images} test images")
+    return "\n".join(lines)

@@ -1,4 +1,5 @@
-"""The image endpoints: ``POST /v1/process``, ``/v1/assess`` and ``/v1/detect-labels``.
+"""The image endpoints: ``POST /v1/process``, ``/v1/assess``, ``/v1/detect-labels`` and
+``/v1/detect-regions``.
 
 Each takes JSON (``{"uri": ..., <overrides>}``), a multipart upload (a ``file`` part and an
 optional ``options`` part holding the same JSON without ``uri``) or a raw image body
@@ -21,7 +22,7 @@ from ocrprep.config import ProcessOptions
 from ocrprep.errors import MalformedRequest, OcrprepError, PoorQualityImage
 from ocrprep.server.deps import AppState, app_state, blocking, compute, needs
 
-__all__ = ["AssessRequest", "DetectLabelsRequest", "ProcessRequest", "router"]
+__all__ = ["AssessRequest", "DetectLabelsRequest", "DetectRegionsRequest", "ProcessRequest", "router"]
 
 router = APIRouter(tags=["images"], dependencies=[Depends(needs("read"))])
 
@@ -55,6 +56,12 @@ AssessRequest: type[BaseModel] = create_model(
 DetectLabelsRequest: type[BaseModel] = create_model(
     "DetectLabelsRequest", __config__=_CONFIG, uri=_URI,
     **_overrides_of("page", "model", "min_confidence"),
+)
+
+#: ``POST /v1/detect-regions``: a URI, the region detector and the minimum confidence.
+DetectRegionsRequest: type[BaseModel] = create_model(
+    "DetectRegionsRequest", __config__=_CONFIG, uri=_URI,
+    **_overrides_of("page", "regions_model", "min_confidence"),
 )
 
 
@@ -230,4 +237,25 @@ async def detect_labels(request: Request) -> JSONResponse:
     source: bytes | str = data if data is not None else str(getattr(parsed, "uri", ""))
     model = getattr(parsed, "model", None) or settings.process.model
     return JSONResponse(await compute(request, state.services.detect_labels, source, settings,
+                                      model, getattr(parsed, "min_confidence", None)))
+
+
+@router.post("/v1/detect-regions", summary="A trained region detector's boxes for an image",
+             openapi_extra=_body_doc(DetectRegionsRequest))
+async def detect_regions(request: Request) -> JSONResponse:
+    """``CustomLabels`` (``Name``, ``Confidence`` 0-100, ``Geometry.BoundingBox`` as ratios of the
+    image), best first; without ``min_confidence`` each class's assumed threshold applies. The
+    detector is ``regions_model`` (a registry ``project[:version]``, started if needed) or the
+    configured ``process.regions_model``."""
+    state = app_state(request)
+    parsed, data, _ = await _parse(request, DetectRegionsRequest)
+    settings = state.settings
+    page = getattr(parsed, "page", None)
+    if page is not None:
+        settings = settings.with_overrides(**{"process.page": page})
+    model = getattr(parsed, "regions_model", None) or settings.process.regions_model
+    if not model:
+        raise MalformedRequest("name the region detector: {\"regions_model\": \"project[:version]\"}")
+    source: bytes | str = data if data is not None else str(getattr(parsed, "uri", ""))
+    return JSONResponse(await compute(request, state.services.detect_regions, source, settings,
                                       model, getattr(parsed, "min_confidence", None)))

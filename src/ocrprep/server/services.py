@@ -49,6 +49,22 @@ def _detect_labels(
     }
 
 
+def _detect_regions(
+    source: bytes | str, settings: Settings, model: str, min_confidence: float | None
+) -> dict[str, Any]:
+    from ocrprep import imageio
+    from ocrprep.models.runtime import resolve_detector
+    from ocrprep.regions.detector import detect_regions
+
+    data = source if isinstance(source, bytes) else _read(source, settings)
+    detector = resolve_detector(settings, model)
+    image = imageio.decode_image(data, page=settings.process.page, limits=settings.limits)
+    return {
+        "CustomLabels": detect_regions(image, detector, min_confidence=min_confidence),
+        "model": detector.name or model,
+    }
+
+
 def _read(uri: str, settings: Settings) -> bytes:
     from ocrprep import storage
 
@@ -156,6 +172,9 @@ class Services:
     assess: Callable[[bytes | str, Settings], dict[str, Any]] = _assess
     detect_labels: Callable[[bytes | str, Settings, str | None, float | None], dict[str, Any]] = (
         _detect_labels
+    )
+    detect_regions: Callable[[bytes | str, Settings, str, float | None], dict[str, Any]] = (
+        _detect_regions
     )
     read_bytes: Callable[[str, Settings], bytes] = _read
     write_bytes: Callable[[str, bytes, Settings], str] = _write
