@@ -27,6 +27,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from ocrprep.regions.quads import hough_lines, search_quads
+
 __all__ = ["DocumentResult", "find_document", "locate_document", "order_quad", "quad_iou"]
 
 WORK_SIDE = 320
@@ -130,12 +132,13 @@ def _kmeans(samples: np.ndarray, k: int) -> np.ndarray:
 
 def _nearest(features: np.ndarray, centres: np.ndarray) -> np.ndarray:
     """Distance from each pixel's feature vector to the nearest centre, (H, W) float32."""
-    shape = features.shape[:-1]
-    flat = features.reshape(-1, features.shape[-1]).astype(np.float32)
-    c = np.asarray(centres, np.float32)
-    # |x - c|^2 = |x|^2 - 2 x.c + |c|^2, the cross term as one matrix product.
-    d2 = (flat * flat).sum(axis=1)[:, None] - 2.0 * flat @ c.T + (c * c).sum(axis=1)[None, :]
-    return np.sqrt(np.maximum(d2.min(axis=1), 0.0)).reshape(shape)
+    channels = [np.ascontiguousarray(features[..., k], np.float32) for k in range(features.shape[-1])]
+    best = np.full(features.shape[:-1], np.inf, np.float32)
+    for centre in np.asarray(centres, np.float32):
+        # One centre at a time over contiguous channel planes (a min across a short last axis is slow).
+        d2 = sum((ch - float(c)) ** 2 for ch, c in zip(channels, centre, strict=True))
+        np.minimum(best, d2, out=best)
+    return np.sqrt(best)
 
 
 def _text_map(gray: np.ndarray) -> np.ndarray:
@@ -222,18 +225,32 @@ def locate_document(image: np.ndarray) -> DocumentResult:
     # level gives a candidate; the one whose outline sits on the sharpest edges wins.
     best: DocumentResult | None = None
     previous: np.ndarray | None = None
+    found_quads: list[np.ndarray] = []
     for lenient in LENIENT_LEVELS:
         grown = (((strict > 0) | (score > -lenient)) & ~barrier).astype(np.uint8)
         if previous is not None and np.array_equal(grown, previous):
             continue  # the same region as the tighter level: the same answer
         previous = grown
         found = _candidate(rgb, scale, seed, grown, lenient)
+        if found.quad is not None and not found.full_frame:
+            found_quads.append(found.quad * scale)
         if found.quad is None or found.full_frame:
             best = best or found
             continue
         if best is None or best.quad is None or best.full_frame or found.confidence > best.confidence + 0.02:
             best = found
     assert best is not None  # LENIENT_LEVELS is not empty
+    if found_quads:
+        # The text the document must hold: dense ink in the areas joined to the seed (not a pen).
+        dense = (cue >= 0.15 * float(cue.max())).astype(np.uint8)
+        count, labels = cv2.connectedComponents(cv2.dilate(dense, None), connectivity=8)
+        keep = np.zeros(count, bool)
+        keep[np.unique(labels[seed])] = True
+        keep[0] = False
+        cue_text = text & keep[labels] & (dense > 0)
+        searched = _search(rgb, scale, features, barrier, cue_text, found_quads)
+        if searched is not None:
+            best = searched
     if _DEBUG is not None:
         _DEBUG.update(seed=seed, text=text, score=score, small=small)
     return best
@@ -282,6 +299,28 @@ def _candidate(rgb: np.ndarray, scale: float, seed: np.ndarray, mask: np.ndarray
     on_frame = np.mean((contour[:, 0, 0] <= 1) | (contour[:, 0, 1] <= 1) | (contour[:, 0, 0] >= sw - 2) | (contour[:, 0, 1] >= sh - 2))
     confidence = max(0.0, 0.5 * fit + 0.5 * support - float(on_frame))
     return DocumentResult(quad.astype(np.float32), "document found", False, confidence)
+
+
+def _search(rgb: np.ndarray, scale: float, features: np.ndarray, barrier: np.ndarray, text: np.ndarray,
+            hypotheses: list[np.ndarray]) -> DocumentResult | None:
+    """The quad chosen by :func:`ocrprep.regions.quads.search_quads`, refined at full size."""
+    h, w = rgb.shape[:2]
+    smooth = cv2.GaussianBlur(features, (0, 0), 1.0)
+    lines = hough_lines(barrier.astype(np.uint8) * 255)
+    points = np.argwhere(text)[:, ::-1].astype(np.float64)
+    quad, score = search_quads(smooth, hypotheses, lines, points)
+    if quad is None:
+        return None
+    for hyp in hypotheses:
+        if np.abs(hyp - quad).max() < 0.5:
+            quad = hyp / scale  # already refined
+            break
+    else:
+        quad, _ = _refine(rgb, quad / scale)
+    quad = order_quad(quad)
+    quad[:, 0] = np.clip(quad[:, 0], 0, w)
+    quad[:, 1] = np.clip(quad[:, 1], 0, h)
+    return DocumentResult(quad.astype(np.float32), "document found", False, float(np.clip(score, 0.0, 1.0)))
 
 
 def _flat_scan(h: int, w: int, reason: str) -> DocumentResult:
