@@ -141,6 +141,30 @@ def test_layout_features_see_text_with_the_bundled_detector() -> None:
     assert with_text[i] > without[i]
 
 
+def test_layout_features_open_the_one_bundled_text_detector(
+    receipt: np.ndarray, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The layout features use ocr/bundled.py's session of the wheel's only text detector, and
+    their values equal those of a separately opened single-threaded session of that file (what
+    features.py opened itself before the two were folded)."""
+    import onnxruntime as ort
+
+    from ocrprep.models import features
+    from ocrprep.ocr.bundled import TEXT_DETECTOR, bundled_model_path, onnx_session
+
+    assert features._detector() is onnx_session(TEXT_DETECTOR)
+    path = bundled_model_path(TEXT_DETECTOR)
+    assert sorted(p.name for p in path.parent.glob("*det*.onnx")) == [TEXT_DETECTOR]
+    shared = extract_features(receipt, "layout-v1")
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = options.inter_op_num_threads = 1
+    own = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    monkeypatch.setattr(features, "_detector", lambda: own)
+    separate = extract_features(receipt, "layout-v1")
+    text = [i for i, name in enumerate(feature_names("layout-v1")) if name.startswith("text_")]
+    assert len(text) == 67 and np.array_equal(shared[text], separate[text])
+
+
 def test_tree_evaluator_matches_lightgbm(tiny_model_dir: Path) -> None:
     import lightgbm as lgb
 

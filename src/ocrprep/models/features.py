@@ -33,12 +33,11 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from pathlib import Path
 
 import cv2
 import numpy as np
 
-from ocrprep.errors import MalformedRequest, ModelError
+from ocrprep.errors import MalformedRequest
 
 __all__ = [
     "FEATURE_SETS",
@@ -333,21 +332,11 @@ _LAYOUT_GRID = 8
 _DET_SIDE = 640
 
 
-@functools.cache
 def _detector() -> object:
-    try:
-        import onnxruntime as ort
-        import rapidocr
-    except ImportError as exc:
-        raise ModelError(f"the layout feature set needs rapidocr and onnxruntime: {exc}") from exc
-    folder = Path(rapidocr.__file__).parent / "models"
-    candidates = sorted(folder.glob("*det*.onnx"))
-    if not candidates:
-        raise ModelError(f"no text detector (*det*.onnx) in {folder}")
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
-    options.inter_op_num_threads = 1
-    return ort.InferenceSession(str(candidates[0]), options, providers=["CPUExecutionProvider"])
+    """The text detector shipped in the rapidocr wheel, one session per process (ocr/bundled.py)."""
+    from ocrprep.ocr.bundled import TEXT_DETECTOR, onnx_session
+
+    return onnx_session(TEXT_DETECTOR)
 
 
 def _layout_v1(image: np.ndarray, out: _Features) -> None:
