@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ocrprep.regions.quads import hough_lines, search_quads
+from ocrprep.regions.quads import search_quads
 
 __all__ = ["DocumentResult", "find_document", "locate_document", "order_quad", "quad_iou"]
 
@@ -306,9 +306,8 @@ def _search(rgb: np.ndarray, scale: float, features: np.ndarray, barrier: np.nda
     """The quad chosen by :func:`ocrprep.regions.quads.search_quads`, refined at full size."""
     h, w = rgb.shape[:2]
     smooth = cv2.GaussianBlur(features, (0, 0), 1.0)
-    lines = hough_lines(barrier.astype(np.uint8) * 255)
     points = np.argwhere(text)[:, ::-1].astype(np.float64)
-    quad, score = search_quads(smooth, hypotheses, lines, points)
+    quad, score = search_quads(smooth, hypotheses, barrier.astype(np.uint8) * 255, points)
     if quad is None:
         return None
     for hyp in hypotheses:

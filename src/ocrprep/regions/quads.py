@@ -23,10 +23,9 @@ import itertools
 import cv2
 import numpy as np
 
-__all__ = ["hough_lines", "search_quads", "side_contrast"]
+__all__ = ["edge_field", "hough_lines", "search_quads", "side_contrast"]
 
 SAMPLES = 24  # points per side
-OFFSET = 1.5  # px either side of the edge, in the working image
 PER_SIDE = 5  # candidate lines per side (including the side itself)
 
 
@@ -80,37 +79,54 @@ def _normalise(theta: float, rho: float, toward: float) -> tuple[float, float]:
     return theta, rho
 
 
-def side_contrast(features: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Colour difference across segments from ``a`` to ``b`` (outside minus inside), per sample.
+def edge_field(features: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, int]:
+    """The colour structure tensor of ``features`` (flattened Jxx, Jxy, Jyy, and the width, height).
 
-    ``a`` and ``b`` are (..., 2) arrays of segment ends (a clockwise quad's side, so the outward
-    normal is the direction turned left); the result has shape (..., SAMPLES).
+    The colour difference across an edge of normal ``n`` over about three pixels is
+    ``sqrt(n' J n)`` with ``J`` summed over the channels' gradients (Sobel, scaled to 3 px).
     """
     h, w = features.shape[:2]
+    jxx = np.zeros((h, w), np.float32)
+    jxy = np.zeros((h, w), np.float32)
+    jyy = np.zeros((h, w), np.float32)
+    for k in range(features.shape[2]):
+        channel = np.ascontiguousarray(features[..., k], np.float32)
+        gx = cv2.Sobel(channel, cv2.CV_32F, 1, 0, ksize=3, scale=3.0 / 8.0)
+        gy = cv2.Sobel(channel, cv2.CV_32F, 0, 1, ksize=3, scale=3.0 / 8.0)
+        jxx += gx * gx
+        jxy += gx * gy
+        jyy += gy * gy
+    return jxx.ravel(), jxy.ravel(), jyy.ravel(), w, h
+
+
+def side_contrast(field: tuple[np.ndarray, np.ndarray, np.ndarray, int, int], a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Colour difference across segments from ``a`` to ``b``, per sample point.
+
+    ``a`` and ``b`` are (..., 2) arrays of segment ends; the result has shape (..., SAMPLES).
+    """
+    jxx, jxy, jyy, w, h = field
     d = b - a
     length = np.maximum(np.hypot(d[..., 0], d[..., 1]), 1e-9)
-    n = np.stack([d[..., 1], -d[..., 0]], axis=-1) / length[..., None]
+    nx, ny = d[..., 1] / length, -d[..., 0] / length
     ts = np.linspace(0.06, 0.94, SAMPLES)
-    pts = a[..., None, :] + ts[:, None] * d[..., None, :]  # (..., S, 2)
-    outside = pts + OFFSET * n[..., None, :]
-    inside = pts - OFFSET * n[..., None, :]
-
-    def sample(p: np.ndarray) -> np.ndarray:
-        x = np.clip(np.rint(p[..., 0]), 0, w - 1).astype(np.intp)
-        y = np.clip(np.rint(p[..., 1]), 0, h - 1).astype(np.intp)
-        return features[y, x]
-
-    diff = sample(outside) - sample(inside)
-    return np.sqrt((diff * diff).sum(axis=-1))
+    x = np.clip(np.rint(a[..., 0, None] + ts * d[..., 0, None]), 0, w - 1).astype(np.intp)
+    y = np.clip(np.rint(a[..., 1, None] + ts * d[..., 1, None]), 0, h - 1).astype(np.intp)
+    idx = y * w + x
+    nx, ny = nx[..., None], ny[..., None]
+    e2 = nx * nx * jxx.take(idx) + 2.0 * nx * ny * jxy.take(idx) + ny * ny * jyy.take(idx)
+    return np.sqrt(np.maximum(e2, 0.0))
 
 
 def search_quads(
     features: np.ndarray,
     hypotheses: list[np.ndarray],
-    lines: np.ndarray,
+    edges: np.ndarray,
     text_points: np.ndarray,
 ) -> tuple[np.ndarray | None, float]:
     """The best-scoring quad built from the hypotheses' sides and nearby image lines.
+
+    When a hypothesis alone already has a sharp edge along all four sides and keeps all the
+    text, it is returned without searching further (the common case, and the cheap one).
 
     Parameters
     ----------
@@ -118,8 +134,8 @@ def search_quads(
         A smoothed colour image of the working size (Lab with luminance down-weighted).
     hypotheses : list of ndarray (4, 2)
         TL, TR, BR, BL quads in working pixels.
-    lines : ndarray, shape (L, 2)
-        Image lines (theta, rho) from :func:`hough_lines`.
+    edges : ndarray, shape (H, W), uint8
+        Edges outside the text, for the image's straight lines (:func:`hough_lines`).
     text_points : ndarray, shape (P, 2)
         (x, y) of the dense-text pixels that the document must contain.
 
@@ -127,43 +143,40 @@ def search_quads(
     -------
     (quad, score)
         The winner in working pixels (None when no hypothesis gives a convex quad) and its score.
+
+    Examples
+    --------
+    >>> f = np.zeros((100, 80, 3), np.float32); f[20:80, 15:65] = 100
+    >>> hyp = np.array([[17, 22], [62, 21], [63, 78], [16, 77]], np.float32)
+    >>> quad, score = search_quads(f, [hyp], np.zeros((100, 80), np.uint8), np.array([[40, 50]]))
+    >>> true = np.array([[15, 20], [65, 20], [65, 80], [15, 80]])
+    >>> bool(np.abs(quad - true).max() <= 3)  # coarse: the caller refines at full size
+    True
     """
     h, w = features.shape[:2]
-    best_quad, best_score = None, -np.inf
+    field = edge_field(features)
     if len(text_points) > 300:
         text_points = text_points[:: len(text_points) // 300 + 1]
     tp = np.asarray(text_points, np.float64).reshape(-1, 2)
-    seen: list[np.ndarray] = []
+    unique: list[np.ndarray] = []
     for hyp in hypotheses:
         hyp = np.asarray(hyp, np.float64)
-        if any(np.abs(hyp - other).max() < 1.0 for other in seen):
+        if any(np.abs(hyp - other).max() < 1.0 for other in unique):
             continue  # the same hypothesis twice: the same answer
-        seen.append(hyp)
-        if not cv2.isContourConvex(hyp.reshape(-1, 1, 2).astype(np.float32)):
-            continue
-        size = np.sqrt(max(cv2.contourArea(hyp.reshape(-1, 1, 2).astype(np.float32)), 1.0))
-        centre = hyp.mean(axis=0)
-        options = []
-        for theta, rho in _side_lines(hyp):
-            mine = [(theta, rho)]
-            scored = []
-            for t, r in lines:
-                t, r = _normalise(t, r, theta)
-                dt = abs((t - theta + np.pi) % (2 * np.pi) - np.pi)
-                if dt > np.radians(35):
-                    continue
-                # Where the line passes the hypothesis side's middle, relative to it.
-                shift = r - (np.cos(t) * centre[0] + np.sin(t) * centre[1])
-                own = rho - (np.cos(theta) * centre[0] + np.sin(theta) * centre[1])
-                if not -0.9 * own < shift - own < 0.6 * size or shift <= 0.05 * size:
-                    continue
-                scored.append((dt + abs(shift - own) / size, t, r))
-            scored.sort()
-            mine += [(t, r) for _, t, r in scored[: PER_SIDE - 1]]
-            options.append(mine)
+        if cv2.isContourConvex(hyp.reshape(-1, 1, 2).astype(np.float32)):
+            unique.append(hyp)
+    if not unique:
+        return None, -np.inf
+    alone = np.array([_side_lines(hyp) for hyp in unique])
+    score, per_side, outside = _score(field, alone, np.array(unique), tp)
+    k = int(np.argmax(score))
+    best_quad, best_score = unique[k].astype(np.float32), float(score[k])
+    if per_side[k].min() >= 0.75 and outside[k] <= 0.003:
+        return best_quad, best_score
+    lines = hough_lines(edges)
+    for hyp in unique:
+        options = _side_options(field, hyp, lines)
         combos = np.array(list(itertools.product(*options)), np.float64)  # (N, 4, 2)
-        if len(combos) == 0:
-            continue
         quads = _corners(combos)  # (N, 4, 2)
         ok = np.isfinite(quads).all(axis=(1, 2))
         ok &= (quads[..., 0] > -0.02 * w).all(axis=1) & (quads[..., 0] < 1.02 * w).all(axis=1)
@@ -171,26 +184,98 @@ def search_quads(
         ok &= _convex_clockwise(quads)
         if not ok.any():
             continue
-        quads, combos = quads[ok], combos[ok]
-        a, b = quads, np.roll(quads, -1, axis=1)
-        contrast = side_contrast(features, a, b)  # (N, 4, S)
-        per_side = np.clip((contrast - 4.0) / 14.0, 0.0, 1.0).mean(axis=-1)  # (N, 4)
-        edge = 0.5 * per_side.mean(axis=1) + 0.5 * per_side.min(axis=1)
-        # Share of the text outside: a point is outside when beyond any of the four lines.
-        if len(tp):
-            nx, ny = np.cos(combos[..., 0]), np.sin(combos[..., 0])  # (N, 4)
-            dist = nx[..., None] * tp[None, None, :, 0] + ny[..., None] * tp[None, None, :, 1] - combos[..., 1][..., None]
-            outside = (dist > 1.0).any(axis=1).mean(axis=1)
-        else:
-            outside = np.zeros(len(quads))
-        area = 0.5 * np.abs(
-            (a[..., 0] * b[..., 1] - b[..., 0] * a[..., 1]).sum(axis=1)
-        ) / float(h * w)
-        score = edge - 2.0 * outside + 0.1 * np.sqrt(area)
+        score, _, _ = _score(field, combos[ok], quads[ok], tp)
         k = int(np.argmax(score))
         if score[k] > best_score:
-            best_quad, best_score = quads[k].astype(np.float32), float(score[k])
+            best_quad, best_score = quads[ok][k].astype(np.float32), float(score[k])
     return best_quad, best_score
+
+
+def _side_options(field: tuple[np.ndarray, np.ndarray, np.ndarray, int, int], hyp: np.ndarray,
+                  lines: np.ndarray) -> list[list[tuple[float, float]]]:
+    """For each side of ``hyp``: itself, the best swept lines near it, the nearest Hough line."""
+    size = np.sqrt(max(cv2.contourArea(hyp.reshape(-1, 1, 2).astype(np.float32)), 1.0))
+    centre = hyp.mean(axis=0)
+    options = []
+    sides = _side_lines(hyp)
+    for i, (theta, rho) in enumerate(sides):
+        mine = [(float(theta), float(rho))]
+        swept = _sweep_side(field, sides, i, centre, size)
+        mine += [(float(x[0]), float(x[1])) for x in swept if np.abs(x - (theta, rho)).max() > 1e-6]
+        own = rho - (np.cos(theta) * centre[0] + np.sin(theta) * centre[1])
+        scored = []
+        for t, r in lines:
+            t, r = _normalise(t, r, theta)
+            dt = abs((t - theta + np.pi) % (2 * np.pi) - np.pi)
+            if dt > np.radians(35):
+                continue
+            # Where the line passes the centre's side, relative to the hypothesis side.
+            shift = r - (np.cos(t) * centre[0] + np.sin(t) * centre[1])
+            if not -0.9 * own < shift - own < 0.6 * size or shift <= 0.05 * size:
+                continue
+            scored.append((dt + abs(shift - own) / size, t, r))
+        scored.sort()
+        mine += [(t, r) for _, t, r in scored[: max(1, PER_SIDE - len(mine))]]
+        options.append(mine)
+    return options
+
+
+def _score(field: tuple[np.ndarray, np.ndarray, np.ndarray, int, int], combos: np.ndarray, quads: np.ndarray,
+           tp: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(score, edge support per side (N, 4), share of text outside) of quads given by their lines."""
+    w, h = field[3], field[4]
+    a, b = quads, np.roll(quads, -1, axis=1)
+    contrast = side_contrast(field, a, b)  # (N, 4, S)
+    per_side = np.clip((contrast - 4.0) / 14.0, 0.0, 1.0).mean(axis=-1)  # (N, 4)
+    edge = 0.5 * per_side.mean(axis=1) + 0.5 * per_side.min(axis=1)
+    # Share of the text outside: a point is outside when beyond any of the four lines.
+    if len(tp):
+        nx, ny = np.cos(combos[..., 0]), np.sin(combos[..., 0])  # (N, 4)
+        dist = nx[..., None] * tp[None, None, :, 0] + ny[..., None] * tp[None, None, :, 1] - combos[..., 1][..., None]
+        outside = (dist > 1.0).any(axis=1).mean(axis=1)
+    else:
+        outside = np.zeros(len(quads))
+    area = 0.5 * np.abs((a[..., 0] * b[..., 1] - b[..., 0] * a[..., 1]).sum(axis=1)) / float(h * w)
+    return edge - 2.0 * outside + 0.1 * np.sqrt(area), per_side, outside
+
+
+def _sweep_side(field: tuple[np.ndarray, np.ndarray, np.ndarray, int, int], sides: np.ndarray, i: int, centre: np.ndarray, size: float,
+                keep: int = 3) -> np.ndarray:
+    """The ``keep`` best lines near side ``i`` (tilted and shifted), by the contrast across them.
+
+    Each candidate runs between its crossings with the two neighbouring sides; the shifts run from
+    most of the way in towards the centre to half the quad's size outwards, one pixel apart.
+    """
+    theta, rho = sides[i]
+    n0 = np.array([np.cos(theta), np.sin(theta)])
+    own = rho - n0 @ centre
+    shifts = np.arange(-0.9 * own, 1.5 * size, 2.0)
+    tilts = np.radians(np.arange(-8.0, 8.1, 4.0))
+    if len(shifts) == 0:
+        return np.zeros((0, 2))
+    # The side's middle (its foot from the centre) moved along the normal, then tilted about it.
+    mid = centre + own * n0
+    t = theta + tilts[:, None] + 0.0 * shifts[None, :]
+    px = mid[0] + (shifts * n0[0])[None, :]
+    py = mid[1] + (shifts * n0[1])[None, :]
+    r = np.cos(t) * px + np.sin(t) * py
+    cand = np.stack([t, r], axis=-1).reshape(-1, 2)  # (K, 2)
+    before, after = sides[i - 1], sides[(i + 1) % 4]
+    a = _corners(np.stack([np.broadcast_to(before, cand.shape), cand], axis=1))[:, 1]
+    b = _corners(np.stack([cand, np.broadcast_to(after, cand.shape)], axis=1))[:, 1]
+    good = np.isfinite(a).all(axis=1) & np.isfinite(b).all(axis=1)
+    if not good.any():
+        return np.zeros((0, 2))
+    cand, a, b = cand[good], a[good], b[good]
+    score = np.clip((side_contrast(field, a, b) - 4.0) / 14.0, 0.0, 1.0).mean(axis=-1)
+    offset = cand[:, 1] - (np.cos(cand[:, 0]) * centre[0] + np.sin(cand[:, 0]) * centre[1])
+    chosen: list[np.ndarray] = []
+    for k in np.argsort(-score):
+        if len(chosen) >= keep or score[k] < 0.3:
+            break
+        if all(abs(offset[k] - (c[1] - np.cos(c[0]) * centre[0] - np.sin(c[0]) * centre[1])) > 3.0 for c in chosen):
+            chosen.append(cand[k])
+    return np.array(chosen, np.float64).reshape(-1, 2)
 
 
 def _corners(combos: np.ndarray) -> np.ndarray:
