@@ -35,11 +35,22 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, unquote, urlparse
 
 import numpy as np
 
 from ocrprep.errors import DatasetError, OcrprepError
+from ocrprep.manifests import (
+    CLASSIFICATION_TYPE,
+    classification_row,
+    json_lines,
+    label_studio_image,
+    label_studio_ref,
+    label_studio_results,
+    read_json_lines,
+    read_label_studio_tasks,
+    resolve_ref,
+    source_ref,
+)
 
 if TYPE_CHECKING:
     from ocrprep.config import Settings
@@ -60,7 +71,6 @@ __all__ = [
 ]
 
 FORMATS = ("auto", "folder", "groundtruth", "rekognition", "labelstudio")
-CLASSIFICATION_TYPE = "groundtruth/image-classification"
 _IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp", ".gif")
 _LABEL = re.compile(r"^[^\x00-\x1f]{1,100}$")
 
@@ -265,16 +275,10 @@ def _synth_groups(source: str, settings: Settings | None) -> dict[str, str]:
     except DatasetError:
         return {}
     groups = {}
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-            groups[str(record["path"])] = group_of(str(record["source"]))
-        except (ValueError, KeyError, TypeError) as exc:
-            raise DatasetError(
-                f"{manifest} line {number}: field 'path'/'source' missing or not JSON ({exc})"
-            ) from exc
+    for where, record in read_json_lines(text.splitlines(), manifest):
+        if "path" not in record or "source" not in record:
+            raise DatasetError(f"{where}: field 'path'/'source' missing")
+        groups[str(record["path"])] = group_of(str(record["source"]))
     return groups
 
 
@@ -312,19 +316,8 @@ def parse_ground_truth(
     'good'
     """
     items = []
-    for number, raw in enumerate(lines, 1):
-        if not raw.strip():
-            continue
-        where = f"{source} line {number}"
-        try:
-            record = json.loads(raw)
-        except ValueError as exc:
-            raise DatasetError(f"{where}: not valid JSON ({exc.args[0]})") from exc
-        if not isinstance(record, dict):
-            raise DatasetError(f"{where}: expected a JSON object, got {type(record).__name__}")
-        ref = record.get("source-ref")
-        if not isinstance(ref, str) or not ref.strip():
-            raise DatasetError(f"{where}: field 'source-ref' is missing or not a string")
+    for where, record in read_json_lines(lines, source):
+        ref = source_ref(record, where)
         names = [attribute] if attribute else [k[: -len("-metadata")] for k in record if k.endswith("-metadata")]
         if not names:
             raise DatasetError(f"{where}: no label attribute (a field '<name>' with '<name>-metadata')")
@@ -341,7 +334,7 @@ def parse_ground_truth(
         group = record.get("ocrprep-group")
         if group is not None and not isinstance(group, str):
             raise DatasetError(f"{where}: field 'ocrprep-group' must be a string")
-        resolved = _resolve_ref(ref.strip(), root)
+        resolved = resolve_ref(ref, root)
         items.append(DatasetItem(resolved, label, group or group_of(resolved), confidence))
     return items
 
@@ -398,29 +391,12 @@ def parse_label_studio(text: str, *, root: str = "", source: str = "export") -> 
     >>> parse_label_studio(export)[0].label
     'bad'
     """
-    try:
-        tasks = json.loads(text)
-    except ValueError as exc:
-        raise DatasetError(f"{source}: not valid JSON ({exc.args[0]})") from exc
-    if isinstance(tasks, dict):
-        tasks = [tasks]
-    if not isinstance(tasks, list):
-        raise DatasetError(f"{source}: expected a JSON list of tasks")
     items = []
-    for index, task in enumerate(tasks, 1):
-        where = f"{source} task {index}"
-        if not isinstance(task, dict):
-            raise DatasetError(f"{where}: expected a JSON object")
-        if "id" in task:
-            where += f" (id {task['id']})"
+    for where, task in read_label_studio_tasks(text, source):
+        image = label_studio_image(task, where)
         if "data" in task:
-            data = task["data"]
-            if not isinstance(data, dict):
-                raise DatasetError(f"{where}: field 'data' must be an object")
-            image = data.get("image")
             label = _ls_choice(task, where)
         else:  # JSON-MIN: {"image": ..., "choice": ...}
-            image = task.get("image")
             choice = task.get("choice", task.get("choices"))
             if isinstance(choice, dict):
                 choice = choice.get("choices")
@@ -431,73 +407,23 @@ def parse_label_studio(text: str, *, root: str = "", source: str = "export") -> 
             label = choice
         if label is None:
             continue  # a task nobody labelled (or every annotation cancelled)
-        if not isinstance(image, str) or not image:
-            raise DatasetError(f"{where}: field 'data.image' is missing or not a string")
         if not _LABEL.match(label):
             raise DatasetError(f"{where}: field 'choices' holds an invalid label {label!r}")
-        ref = _label_studio_ref(image, root, where)
+        ref = label_studio_ref(image, root, where)
         items.append(DatasetItem(ref, label, group_of(ref)))
     return items
 
 
 def _ls_choice(task: dict[str, Any], where: str) -> str | None:
-    annotations = task.get("annotations", task.get("completions", []))
-    if not isinstance(annotations, list):
-        raise DatasetError(f"{where}: field 'annotations' must be a list")
-    for a_index, annotation in enumerate(annotations):
-        if not isinstance(annotation, dict):
-            raise DatasetError(f"{where}: field 'annotations[{a_index}]' must be an object")
-        if annotation.get("was_cancelled"):
+    for path, result in label_studio_results(task, where):
+        if result.get("type", "choices") != "choices":
             continue
-        results = annotation.get("result")
-        if not isinstance(results, list):
-            raise DatasetError(f"{where}: field 'annotations[{a_index}].result' must be a list")
-        for r_index, result in enumerate(results):
-            if not isinstance(result, dict) or result.get("type", "choices") != "choices":
-                continue
-            value = result.get("value")
-            choices = value.get("choices") if isinstance(value, dict) else None
-            if not isinstance(choices, list) or len(choices) != 1 or not isinstance(choices[0], str):
-                raise DatasetError(
-                    f"{where}: field 'annotations[{a_index}].result[{r_index}].value.choices' "
-                    "must hold exactly one label"
-                )
-            return choices[0]
+        value = result.get("value")
+        choices = value.get("choices") if isinstance(value, dict) else None
+        if not isinstance(choices, list) or len(choices) != 1 or not isinstance(choices[0], str):
+            raise DatasetError(f"{where}: field '{path}.value.choices' must hold exactly one label")
+        return choices[0]
     return None
-
-
-def _label_studio_ref(image: str, root: str, where: str) -> str:
-    parsed = urlparse(image)
-    if parsed.scheme in ("s3", "gs", "file") and not image.startswith("/"):
-        return image if parsed.scheme != "file" else _resolve_ref(image, root)
-    if parsed.scheme in ("http", "https") and not parsed.path.startswith("/data/"):
-        return image
-    query = parse_qs(parsed.query)
-    if "d" in query:  # local storage: /data/local-files/?d=relative/path.jpg
-        return _resolve_ref(unquote(query["d"][0]), root)
-    if parsed.path.startswith("/data/upload/"):
-        name = parsed.path.rsplit("/", 1)[-1]
-        candidates = [name, name.split("-", 1)[-1]] if "-" in name else [name]
-        for candidate in candidates:
-            path = Path(root or ".") / candidate
-            if path.exists():
-                return str(path.resolve())
-        raise DatasetError(
-            f"{where}: field 'data.image' is a Label Studio upload ({image}); copy the uploads "
-            "next to the export or pass image_root"
-        )
-    return _resolve_ref(unquote(parsed.path if not parsed.scheme else image), root)
-
-
-def _resolve_ref(ref: str, root: str) -> str:
-    if "://" in ref and not ref.startswith("file://"):
-        return ref
-    path = Path(unquote(ref.removeprefix("file://"))).expanduser()
-    if not path.is_absolute():
-        if "://" in root and not root.startswith("file://"):
-            return root.rstrip("/") + "/" + path.as_posix()
-        path = Path(root.removeprefix("file://") or ".") / path
-    return str(path.resolve())
 
 
 def check_images(dataset: Dataset, *, allow_missing: bool = False) -> Dataset:
@@ -554,23 +480,18 @@ def export_ground_truth(
     """
     stamp = (created or datetime.now(UTC)).isoformat(timespec="seconds").replace("+00:00", "Z")
     index = {label: i for i, label in enumerate(dataset.labels)}
-    lines = []
-    for item in dataset.items:
-        record = {
-            "source-ref": item.ref,
-            attribute: index[item.label],
-            f"{attribute}-metadata": {
-                "class-name": item.label,
-                "confidence": 1.0 if item.confidence is None else item.confidence,
-                "type": CLASSIFICATION_TYPE,
-                "job-name": f"labeling-job/{job_name}",
-                "human-annotated": "yes",
-                "creation-date": stamp,
-            },
+    rows = (
+        {
+            **classification_row(
+                item.ref, attribute, index[item.label], item.label,
+                confidence=1.0 if item.confidence is None else item.confidence,
+                job_name=job_name, created=stamp,
+            ),
             "ocrprep-group": item.group,
         }
-        lines.append(json.dumps(record, sort_keys=False) + "\n")
-    return "".join(lines)
+        for item in dataset.items
+    )
+    return json_lines(rows, ensure_ascii=True)
 
 
 # -- splitting ------------------------------------------------------------------------------------

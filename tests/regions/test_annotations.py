@@ -75,7 +75,7 @@ def test_label_studio_missing_labels_is_named():
     value = {"x": 10, "y": 50, "width": 20, "height": 10}
     with pytest.raises(DatasetError) as info:
         parse_label_studio_boxes(json.dumps([_task(value)]), source="ls.json")
-    assert "ls.json task 0" in info.value.message and "rectanglelabels" in info.value.message
+    assert "ls.json task 1" in info.value.message and "rectanglelabels" in info.value.message
 
 
 def test_images_load_in_exif_orientation(tmp_path):

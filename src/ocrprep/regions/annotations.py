@@ -17,14 +17,25 @@ Label Studio JSON export: a list of tasks whose ``annotations[].result[]`` hold
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from PIL import Image, ImageOps
 
-from ocrprep.errors import DatasetError
+from ocrprep.errors import DatasetError, OcrprepError
+from ocrprep.manifests import (
+    label_studio_image,
+    label_studio_ref,
+    label_studio_results,
+    number,
+    read_json_lines,
+    read_label_studio_tasks,
+    resolve_ref,
+    source_ref,
+)
+
+if TYPE_CHECKING:
+    from ocrprep.config import Settings
 
 __all__ = ["Box", "BoxItem", "load_rgb", "parse_detection_manifest", "parse_label_studio_boxes"]
 
@@ -62,24 +73,12 @@ class BoxItem:
     size: tuple[int, int] | None = None
 
 
-def _resolve(ref: str, root: str) -> str:
-    if not root or "://" in ref or ref.startswith("/"):
-        return ref
-    return f"{root.rstrip('/')}/{ref}"
-
-
-def _number(obj: dict[str, Any], key: str, where: str) -> float:
-    value = obj.get(key)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise DatasetError(f"{where}: field {key!r} must be a number, got {value!r}")
-    return float(value)
-
-
 def parse_detection_manifest(text: str, *, root: str = "", source: str = "manifest") -> list[BoxItem]:
     """Parse a Ground Truth object-detection manifest (JSON lines).
 
     The label attribute is the key whose value holds ``annotations``; its ``<attr>-metadata``
-    gives the ``class-map`` (class ids without an entry are named by their id).
+    gives the ``class-map`` (class ids without an entry are named by their id). Image references
+    resolve as :func:`ocrprep.manifests.resolve_ref` does.
 
     Raises
     ------
@@ -88,27 +87,16 @@ def parse_detection_manifest(text: str, *, root: str = "", source: str = "manife
 
     Examples
     --------
-    >>> line = ('{"source-ref": "a.jpg", "b": {"image_size": [{"width": 10, "height": 20}], '
+    >>> line = ('{"source-ref": "s3://b/a.jpg", "b": {"image_size": [{"width": 10, "height": 20}], '
     ...         '"annotations": [{"class_id": 0, "left": 1, "top": 2, "width": 3, "height": 4}]}, '
     ...         '"b-metadata": {"class-map": {"0": "total"}}}')
     >>> item = parse_detection_manifest(line)[0]
-    >>> item.size, item.boxes[0].label, item.boxes[0].xyxy()
-    ((10, 20), 'total', (1.0, 2.0, 4.0, 6.0))
+    >>> item.ref, item.size, item.boxes[0].label, item.boxes[0].xyxy()
+    ('s3://b/a.jpg', (10, 20), 'total', (1.0, 2.0, 4.0, 6.0))
     """
     items = []
-    for number, raw in enumerate(text.splitlines(), start=1):
-        if not raw.strip():
-            continue
-        where = f"{source} line {number}"
-        try:
-            record = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise DatasetError(f"{where}: not valid JSON ({exc.msg})") from exc
-        if not isinstance(record, dict):
-            raise DatasetError(f"{where}: a line must be a JSON object")
-        ref = record.get("source-ref")
-        if not isinstance(ref, str) or not ref:
-            raise DatasetError(f"{where}: field 'source-ref' is missing or not a string")
+    for where, record in read_json_lines(text.splitlines(), source):
+        ref = source_ref(record, where)
         attrs = [k for k, v in record.items() if isinstance(v, dict) and "annotations" in v]
         if len(attrs) != 1:
             raise DatasetError(
@@ -125,10 +113,8 @@ def parse_detection_manifest(text: str, *, root: str = "", source: str = "manife
         if sizes is not None:
             if not isinstance(sizes, list) or not sizes or not isinstance(sizes[0], dict):
                 raise DatasetError(f"{where}: field '{attr}.image_size' must be a list of objects")
-            size = (
-                int(_number(sizes[0], "width", f"{where}: {attr}.image_size[0]")),
-                int(_number(sizes[0], "height", f"{where}: {attr}.image_size[0]")),
-            )
+            at = f"{where}: {attr}.image_size[0]"
+            size = (int(number(sizes[0], "width", at)), int(number(sizes[0], "height", at)))
         annotations = body["annotations"]
         if not isinstance(annotations, list):
             raise DatasetError(f"{where}: field '{attr}.annotations' must be a list")
@@ -141,12 +127,12 @@ def parse_detection_manifest(text: str, *, root: str = "", source: str = "manife
             if isinstance(class_id, bool) or not isinstance(class_id, int | str):
                 raise DatasetError(f"{at}: field 'class_id' is missing")
             label = str(class_map.get(str(class_id), class_id))
-            left, top = _number(ann, "left", at), _number(ann, "top", at)
-            width, height = _number(ann, "width", at), _number(ann, "height", at)
+            left, top = number(ann, "left", at), number(ann, "top", at)
+            width, height = number(ann, "width", at), number(ann, "height", at)
             if width <= 0 or height <= 0:
                 raise DatasetError(f"{at}: 'width' and 'height' must be positive")
             boxes.append(Box(label, left, top, width, height))
-        items.append(BoxItem(_resolve(ref, root), tuple(boxes), size))
+        items.append(BoxItem(resolve_ref(ref, root), tuple(boxes), size))
     return items
 
 
@@ -154,70 +140,58 @@ def parse_label_studio_boxes(text: str, *, root: str = "", source: str = "export
     """Parse a Label Studio JSON export of ``rectanglelabels`` (percent coordinates).
 
     Coordinates are percent of the image as Label Studio displays it, which applies the EXIF
-    orientation; :func:`load_rgb` loads images the same way, so the pixel boxes match.
+    orientation; :func:`load_rgb` loads images the same way, so the pixel boxes match. Tasks are
+    named as :func:`ocrprep.manifests.read_label_studio_tasks` does (from 1, with their id);
+    cancelled annotations are left out.
 
     Examples
     --------
-    >>> export = ('[{"data": {"image": "x.png"}, "annotations": [{"result": [{"type": '
+    >>> export = ('[{"data": {"image": "s3://b/x.png"}, "annotations": [{"result": [{"type": '
     ...           '"rectanglelabels", "original_width": 200, "original_height": 100, "value": '
     ...           '{"x": 10, "y": 20, "width": 50, "height": 10, "rectanglelabels": ["logo"]}}]}]}]')
     >>> parse_label_studio_boxes(export)[0].boxes[0]
     Box(label='logo', left=20.0, top=20.0, width=100.0, height=10.0)
     """
-    try:
-        tasks = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise DatasetError(f"{source}: not valid JSON ({exc.msg} at line {exc.lineno})") from exc
-    if isinstance(tasks, dict):
-        tasks = [tasks]
-    if not isinstance(tasks, list):
-        raise DatasetError(f"{source}: expected a list of tasks")
     items = []
-    for t_index, task in enumerate(tasks):
-        where = f"{source} task {t_index}"
-        if not isinstance(task, dict):
-            raise DatasetError(f"{where}: a task must be an object")
-        data = task.get("data")
-        image = data.get("image") if isinstance(data, dict) else None
-        if not isinstance(image, str) or not image:
-            raise DatasetError(f"{where}: field 'data.image' is missing")
-        if image.startswith("/data/local-files/?d="):
-            image = image.split("=", 1)[1]
-        annotations = task.get("annotations", task.get("completions", []))
-        if not isinstance(annotations, list):
-            raise DatasetError(f"{where}: field 'annotations' must be a list")
+    for where, task in read_label_studio_tasks(text, source):
+        image = label_studio_image(task, where)
         boxes: list[Box] = []
         size = None
-        for a_index, annotation in enumerate(annotations):
-            results = annotation.get("result", []) if isinstance(annotation, dict) else None
-            if not isinstance(results, list):
-                raise DatasetError(f"{where}: field 'annotations[{a_index}].result' must be a list")
-            for r_index, result in enumerate(results):
-                at = f"{where}: annotations[{a_index}].result[{r_index}]"
-                if not isinstance(result, dict) or result.get("type") != "rectanglelabels":
-                    continue
-                value = result.get("value")
-                if not isinstance(value, dict):
-                    raise DatasetError(f"{at}: field 'value' is missing")
-                labels = value.get("rectanglelabels")
-                if not isinstance(labels, list) or not labels:
-                    raise DatasetError(f"{at}: field 'value.rectanglelabels' is missing")
-                ow = _number(result, "original_width", at)
-                oh = _number(result, "original_height", at)
-                size = (int(ow), int(oh))
-                x, y = _number(value, "x", at), _number(value, "y", at)
-                w, h = _number(value, "width", at), _number(value, "height", at)
-                if abs(float(value.get("rotation", 0) or 0)) > 1e-6:
-                    raise DatasetError(f"{at}: rotated rectangles are not supported (value.rotation)")
-                boxes.append(Box(str(labels[0]), x * ow / 100, y * oh / 100, w * ow / 100, h * oh / 100))
-        items.append(BoxItem(_resolve(image, root), tuple(boxes), size))
+        for path, result in label_studio_results(task, where):
+            if result.get("type") != "rectanglelabels":
+                continue
+            at = f"{where}: {path}"
+            value = result.get("value")
+            if not isinstance(value, dict):
+                raise DatasetError(f"{at}: field 'value' is missing")
+            labels = value.get("rectanglelabels")
+            if not isinstance(labels, list) or not labels:
+                raise DatasetError(f"{at}: field 'value.rectanglelabels' is missing")
+            ow, oh = number(result, "original_width", at), number(result, "original_height", at)
+            size = (int(ow), int(oh))
+            x, y = number(value, "x", at), number(value, "y", at)
+            w, h = number(value, "width", at), number(value, "height", at)
+            if abs(float(value.get("rotation", 0) or 0)) > 1e-6:
+                raise DatasetError(f"{at}: rotated rectangles are not supported (value.rotation)")
+            boxes.append(Box(str(labels[0]), x * ow / 100, y * oh / 100, w * ow / 100, h * oh / 100))
+        items.append(BoxItem(label_studio_ref(image, root, where), tuple(boxes), size))
     return items
 
 
-def load_rgb(path: str) -> np.ndarray:
-    """An image file as RGB uint8 with its EXIF orientation applied (as annotators saw it)."""
+def load_rgb(ref: str, settings: Settings | None = None) -> np.ndarray:
+    """A dataset image (a local path or a storage URI) as RGB uint8, with its EXIF orientation
+    applied (as annotators saw it), decoded as everywhere else by :func:`ocrprep.imageio.decode_image`.
+
+    Raises
+    ------
+    DatasetError
+        Naming the image when it cannot be read or decoded.
+    """
+    from ocrprep.datasets import read_image_bytes
+    from ocrprep.imageio import decode_image
+
+    data = read_image_bytes(ref, settings)
     try:
-        with Image.open(path) as img:
-            return np.asarray(ImageOps.exif_transpose(img).convert("RGB"))
-    except (OSError, ValueError) as exc:
-        raise DatasetError(f"cannot read image {path}: {exc}") from exc
+        return decode_image(data, limits=settings.limits if settings else None)
+    except OcrprepError as exc:
+        raise DatasetError(f"cannot read image {ref}: {exc.message}") from exc

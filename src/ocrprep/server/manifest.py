@@ -1,14 +1,15 @@
 """The labelling job's output: a SageMaker Ground Truth output manifest (JSON Lines) in the
-image-classification or object-detection shape, which ``ocrprep train`` reads directly.
+image-classification or object-detection shape, which ``ocrprep train`` reads directly. The rows
+are built by :mod:`ocrprep.manifests`, which also reads them.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
+from ocrprep.manifests import classification_row, detection_row, json_lines
 from ocrprep.server.labelling import Consensus, Job
 
 __all__ = ["manifest_lines", "write_manifest"]
@@ -41,7 +42,6 @@ def manifest_lines(
     """
     attr = job.label_attribute
     stamp = created.strftime("%Y-%m-%dT%H:%M:%S.%f")
-    job_name = f"labeling-job/{job.name}"
     rows = []
     for item in results:
         if not item.complete or (item.review and not include_review):
@@ -49,51 +49,20 @@ def manifest_lines(
         if job.kind == "classification":
             if item.label is None:
                 continue
-            rows.append(
-                {
-                    "source-ref": item.uri,
-                    attr: job.labels.index(item.label),
-                    f"{attr}-metadata": {
-                        "class-name": item.label,
-                        "confidence": round(item.confidence, 4),
-                        "type": "groundtruth/image-classification",
-                        "job-name": job_name,
-                        "human-annotated": "yes",
-                        "creation-date": stamp,
-                    },
-                }
-            )
+            rows.append(classification_row(
+                item.uri, attr, job.labels.index(item.label), item.label,
+                confidence=round(item.confidence, 4), job_name=job.name, created=stamp,
+            ))
             continue
-        width, height = item.image_size or (0, 0)
-        rows.append(
-            {
-                "source-ref": item.uri,
-                attr: {
-                    "image_size": [{"width": width, "height": height, "depth": 3}],
-                    "annotations": [
-                        {
-                            "class_id": job.labels.index(box.label),
-                            "left": round(box.left),
-                            "top": round(box.top),
-                            "width": round(box.width),
-                            "height": round(box.height),
-                        }
-                        for box, _ in item.boxes
-                    ],
-                },
-                f"{attr}-metadata": {
-                    "objects": [{"confidence": round(share, 4)} for _, share in item.boxes],
-                    "class-map": {str(i): name for i, name in enumerate(job.labels)},
-                    "type": "groundtruth/object-detection",
-                    "job-name": job_name,
-                    "human-annotated": "yes",
-                    "creation-date": stamp,
-                },
-            }
-        )
+        rows.append(detection_row(
+            item.uri, attr,
+            [(job.labels.index(box.label), box.left, box.top, box.width, box.height) for box, _ in item.boxes],
+            image_size=item.image_size or (0, 0), class_names=job.labels,
+            confidences=[share for _, share in item.boxes], job_name=job.name, created=stamp,
+        ))
     return rows
 
 
 def write_manifest(rows: Iterable[Mapping[str, Any]]) -> bytes:
     """The rows as JSON Lines bytes (UTF-8, one object per line, trailing newline)."""
-    return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows).encode()
+    return json_lines(rows).encode()

@@ -18,7 +18,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
-from ocrprep.config import ProcessOptions
+from ocrprep.config import ProcessOptions, Settings
 from ocrprep.errors import MalformedRequest, OcrprepError, PoorQualityImage
 from ocrprep.server.deps import AppState, app_state, blocking, compute, needs
 
@@ -223,18 +223,26 @@ async def assess(request: Request) -> JSONResponse:
     return JSONResponse({"uri": None if data is not None else source, **report})
 
 
-@router.post("/v1/detect-labels", summary="A trained model's labels for an image",
-             openapi_extra=_body_doc(DetectLabelsRequest))
-async def detect_labels(request: Request) -> JSONResponse:
-    """Labels sorted by confidence (0-100); without ``min_confidence`` each label's assumed
-    threshold applies."""
+async def _detection_input(
+    request: Request, model: type[BaseModel]
+) -> tuple[AppState, BaseModel, Settings, bytes | str]:
+    """The state, parsed options, settings (with the page asked for) and image of a detect call."""
     state = app_state(request)
-    parsed, data, _ = await _parse(request, DetectLabelsRequest)
+    parsed, data, _ = await _parse(request, model)
     settings = state.settings
     page = getattr(parsed, "page", None)
     if page is not None:
         settings = settings.with_overrides(**{"process.page": page})
     source: bytes | str = data if data is not None else str(getattr(parsed, "uri", ""))
+    return state, parsed, settings, source
+
+
+@router.post("/v1/detect-labels", summary="A trained model's labels for an image",
+             openapi_extra=_body_doc(DetectLabelsRequest))
+async def detect_labels(request: Request) -> JSONResponse:
+    """Labels sorted by confidence (0-100); without ``min_confidence`` each label's assumed
+    threshold applies."""
+    state, parsed, settings, source = await _detection_input(request, DetectLabelsRequest)
     model = getattr(parsed, "model", None) or settings.process.model
     return JSONResponse(await compute(request, state.services.detect_labels, source, settings,
                                       model, getattr(parsed, "min_confidence", None)))
@@ -247,15 +255,9 @@ async def detect_regions(request: Request) -> JSONResponse:
     image), best first; without ``min_confidence`` each class's assumed threshold applies. The
     detector is ``regions_model`` (a registry ``project[:version]``, started if needed) or the
     configured ``process.regions_model``."""
-    state = app_state(request)
-    parsed, data, _ = await _parse(request, DetectRegionsRequest)
-    settings = state.settings
-    page = getattr(parsed, "page", None)
-    if page is not None:
-        settings = settings.with_overrides(**{"process.page": page})
+    state, parsed, settings, source = await _detection_input(request, DetectRegionsRequest)
     model = getattr(parsed, "regions_model", None) or settings.process.regions_model
     if not model:
         raise MalformedRequest("name the region detector: {\"regions_model\": \"project[:version]\"}")
-    source: bytes | str = data if data is not None else str(getattr(parsed, "uri", ""))
     return JSONResponse(await compute(request, state.services.detect_regions, source, settings,
                                       model, getattr(parsed, "min_confidence", None)))
