@@ -4,7 +4,7 @@ Mounted into the ``ocrprep`` app with :func:`register`::
 
     ocrprep extract IMAGE... --out DIR [--margin 0.02] [--json]
     ocrprep regions train DATASET --out DIR [--test DATASET] [--project NAME] [--rounds 150]
-    ocrprep regions detect MODEL IMAGE... [--min-confidence 50]
+    ocrprep regions detect MODEL IMAGE... [--min-confidence 50]   (MODEL: folder or project[:version])
     ocrprep regions evaluate MODEL DATASET [--out evaluation.json]
 
 A DATASET is a Ground Truth object-detection manifest (JSON lines), a Label Studio JSON export of
@@ -125,7 +125,7 @@ def train(
 
 @regions_app.command("detect")
 def detect(
-    model: Annotated[str, typer.Argument(help="Model folder or project:version.")],
+    model: Annotated[str, typer.Argument(help="Model folder, project:version, or project (started if needed).")],
     images: Annotated[list[Path], typer.Argument(help="Images.")],
     min_confidence: Annotated[float | None, typer.Option(help="0-100; default per class.")] = None,
 ) -> None:
@@ -143,7 +143,7 @@ def detect(
 
 @regions_app.command("evaluate")
 def evaluate(
-    model: Annotated[str, typer.Argument(help="Model folder or project:version.")],
+    model: Annotated[str, typer.Argument(help="Model folder, project:version, or project (started if needed).")],
     dataset: Annotated[str, typer.Argument(help="GT manifest, Label Studio export, or sroie:DIR.")],
     out: Annotated[Path | None, typer.Option(help="Write evaluation.json here.")] = None,
 ) -> None:

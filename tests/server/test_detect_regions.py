@@ -42,6 +42,16 @@ def test_a_registered_detector_answers_and_is_started_on_first_use(
                               data={"options": '{"regions_model": "stamps:1", "min_confidence": 0}'})
     assert upload.status_code == 200 and len(upload.json()["CustomLabels"]) >= len(body["CustomLabels"])
 
+    admin = live.h(live.admin)
+    stopped = live.client.post("/v1/projects/stamps/versions/1/stop", headers=admin)
+    assert stopped.status_code == 200 and stopped.json()["status"] == "STOPPED"
+    described = live.client.get("/v1/projects/stamps/versions/1", headers=h).json()
+    assert described["kind"] == "region-detector" and described["evaluation"]["mAP50"] >= 0
+    again = live.client.post("/v1/detect-regions", json={"uri": str(source), "regions_model": "stamps:1"},
+                             headers=h)
+    assert again.status_code == 200 and again.json()["CustomLabels"] == body["CustomLabels"]
+    assert registry.get("stamps", 1).status == Status.RUNNING  # started again on use
+
     unnamed = live.client.post("/v1/detect-regions", json={"uri": str(source)}, headers=h)
     assert unnamed.status_code == 400 and "regions_model" in unnamed.json()["message"]
     missing = live.client.post("/v1/detect-regions", json={"uri": str(source), "regions_model": "nosuch:1"},

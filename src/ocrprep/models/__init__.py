@@ -4,6 +4,8 @@
 reference given, else the model named by the ``preprocess/model`` parameter, else the bundled
 default quality model), starting a registry version that is not running. ``LoadedModel`` has
 ``.name``, ``.labels`` and ``.detect_labels(image, min_confidence=None)``.
+``resolve_detector(settings, ref)`` does the same for a region detector (a folder, ``project`` or
+``project:version``) and returns a :class:`~ocrprep.regions.detector.DetectorModel`.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from ocrprep.models.runtime import (
     LoadedModel,
     detect_labels,
     load_model,
+    resolve_detector,
     resolve_model,
     start_model,
 )
@@ -24,6 +27,7 @@ __all__ = [
     "LoadedModel",
     "detect_labels",
     "load_model",
+    "resolve_detector",
     "resolve_model",
     "start_model",
 ]
