@@ -10,7 +10,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-__all__ = ["Glyphs", "find_glyphs", "glyph_filter", "glyph_height", "ink_mask", "paper_level", "to_gray"]
+__all__ = [
+    "Glyphs", "components", "find_glyphs", "glyph_filter", "glyph_height", "ink_mask", "paper_level", "to_gray",
+]
 
 
 def to_gray(image: np.ndarray) -> np.ndarray:
@@ -61,6 +63,27 @@ def ink_mask(gray: np.ndarray, *, block: int | None = None) -> np.ndarray:
     mean = cv2.blur(gray, (block, block), borderType=cv2.BORDER_REPLICATE)
     offset = np.maximum(cv2.convertScaleAbs(mean, alpha=1 / 20.0), 6)
     return cv2.subtract(mean, gray) > offset
+
+
+def components(mask: np.ndarray, connectivity: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    """Connected components of a bool or 0/1 uint8 mask: ``(labels, stats)`` (stats without row 0).
+
+    The same labels and ``x, y, w, h, area`` rows as ``cv2.connectedComponentsWithStats``, about
+    three times faster: 16-bit labels while they fit (OpenCV refuses on overflow, then 32-bit).
+
+    Examples
+    --------
+    >>> m = np.zeros((6, 6), bool); m[1:3, 1:3] = True; m[4, 4] = True
+    >>> components(m)[1].tolist()
+    [[1, 1, 2, 2, 4], [4, 4, 1, 1, 1]]
+    """
+    u8 = mask.view(np.uint8) if mask.dtype == bool else mask
+    try:
+        _, labels, stats, _ = cv2.connectedComponentsWithStatsWithAlgorithm(
+            u8, connectivity, cv2.CV_16U, cv2.CCL_DEFAULT)
+    except cv2.error:  # more than 65535 components
+        _, labels, stats, _ = cv2.connectedComponentsWithStats(u8, connectivity=connectivity)
+    return labels, stats[1:]
 
 
 def glyph_filter(stats: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -130,8 +153,7 @@ def find_glyphs(mask: np.ndarray) -> Glyphs:
     >>> g = find_glyphs(m); g.count, g.height
     (2, 12.0)
     """
-    _, _, stats, _ = cv2.connectedComponentsWithStats(mask.view(np.uint8), connectivity=8)
-    s = stats[1:]
+    s = components(mask)[1]
     keep = glyph_filter(s, mask.shape[:2])
     boxes = s[keep, :4].astype(np.int32)
     if boxes.shape[0] == 0:
