@@ -27,6 +27,7 @@ __all__ = ["edge_field", "hough_lines", "search_quads", "side_contrast"]
 
 SAMPLES = 24  # points per side
 PER_SIDE = 5  # candidate lines per side (including the side itself)
+ROUNDS = 3  # searches, each around the previous winner
 
 
 def hough_lines(edges: np.ndarray, max_lines: int = 40) -> np.ndarray:
@@ -174,32 +175,53 @@ def search_quads(
     if per_side[k].min() >= 0.75 and outside[k] <= 0.003:
         return best_quad, best_score
     lines = hough_lines(edges)
-    for hyp in unique:
-        options = _side_options(field, hyp, lines)
-        combos = np.array(list(itertools.product(*options)), np.float64)  # (N, 4, 2)
-        quads = _corners(combos)  # (N, 4, 2)
-        ok = np.isfinite(quads).all(axis=(1, 2))
-        ok &= (quads[..., 0] > -0.02 * w).all(axis=1) & (quads[..., 0] < 1.02 * w).all(axis=1)
-        ok &= (quads[..., 1] > -0.02 * h).all(axis=1) & (quads[..., 1] < 1.02 * h).all(axis=1)
-        ok &= _convex_clockwise(quads)
-        if not ok.any():
-            continue
-        score, _, _ = _score(field, combos[ok], quads[ok], tp)
-        k = int(np.argmax(score))
-        if score[k] > best_score:
-            best_quad, best_score = quads[ok][k].astype(np.float32), float(score[k])
+    # Each round searches around the hypotheses, then around the round's winner (a side that
+    # was far off in the hypothesis may only come within reach once its neighbours are right).
+    for _ in range(ROUNDS):
+        improved = False
+        for hyp in unique:
+            quad, score = _search_one(field, hyp, lines, tp)
+            if quad is not None and score > best_score + 1e-6:
+                best_quad, best_score, improved = quad, score, True
+        if not improved:
+            break
+        unique = [best_quad.astype(np.float64)]
     return best_quad, best_score
 
 
+def _search_one(field: tuple[np.ndarray, np.ndarray, np.ndarray, int, int], hyp: np.ndarray, lines: np.ndarray,
+                tp: np.ndarray) -> tuple[np.ndarray | None, float]:
+    """The best quad from the combinations of the side options of one hypothesis."""
+    w, h = field[3], field[4]
+    options = _side_options(field, hyp, lines, tp)
+    combos = np.array(list(itertools.product(*options)), np.float64)  # (N, 4, 2)
+    quads = _corners(combos)  # (N, 4, 2)
+    ok = np.isfinite(quads).all(axis=(1, 2))
+    ok &= (quads[..., 0] > -0.02 * w).all(axis=1) & (quads[..., 0] < 1.02 * w).all(axis=1)
+    ok &= (quads[..., 1] > -0.02 * h).all(axis=1) & (quads[..., 1] < 1.02 * h).all(axis=1)
+    ok &= _convex_clockwise(quads)
+    if not ok.any():
+        return None, -np.inf
+    score, _, _ = _score(field, combos[ok], quads[ok], tp)
+    k = int(np.argmax(score))
+    return quads[ok][k].astype(np.float32), float(score[k])
+
+
 def _side_options(field: tuple[np.ndarray, np.ndarray, np.ndarray, int, int], hyp: np.ndarray,
-                  lines: np.ndarray) -> list[list[tuple[float, float]]]:
-    """For each side of ``hyp``: itself, the best swept lines near it, the nearest Hough line."""
+                  lines: np.ndarray, tp: np.ndarray) -> list[list[tuple[float, float]]]:
+    """For each side of ``hyp``: itself, and unless it is sharp and keeps the text, the best
+    swept lines near it and the nearest Hough lines."""
     size = np.sqrt(max(cv2.contourArea(hyp.reshape(-1, 1, 2).astype(np.float32)), 1.0))
     centre = hyp.mean(axis=0)
     options = []
     sides = _side_lines(hyp)
+    support = np.clip((side_contrast(field, hyp, np.roll(hyp, -1, axis=0)) - 4.0) / 14.0, 0.0, 1.0).mean(axis=-1)
     for i, (theta, rho) in enumerate(sides):
         mine = [(float(theta), float(rho))]
+        beyond = float(np.mean(np.cos(theta) * tp[:, 0] + np.sin(theta) * tp[:, 1] > rho + 1.0)) if len(tp) else 0.0
+        if support[i] >= 0.75 and beyond <= 0.003:
+            options.append(mine)  # a sharp side that keeps the text: kept as it is
+            continue
         swept = _sweep_side(field, sides, i, centre, size)
         mine += [(float(x[0]), float(x[1])) for x in swept if np.abs(x - (theta, rho)).max() > 1e-6]
         own = rho - (np.cos(theta) * centre[0] + np.sin(theta) * centre[1])
