@@ -86,3 +86,16 @@ def test_dataset_images_decode_like_the_pipeline(tmp_path: Path) -> None:
     assert image[0, 9].tolist() == [255, 255, 255] and image[0, 0].tolist() == [200, 10, 10]
     with pytest.raises(DatasetError, match="gone.png"):
         load_rgb(str(tmp_path / "gone.png"))
+
+
+def test_saved_datasets_read_back_and_bad_names_are_refused(tmp_path: Path) -> None:
+    from ocrprep.datasets import load_dataset, save_dataset
+    from ocrprep.errors import MalformedRequest
+
+    dataset = Dataset((DatasetItem("s3://b/a.jpg", "good", "a"), DatasetItem("s3://b/b.jpg", "bad", "b")))
+    target = save_dataset(dataset, tmp_path / "datasets", "mine")
+    assert target == tmp_path / "datasets" / "mine.manifest"
+    back = load_dataset(target)
+    assert [(i.ref, i.label, i.group) for i in back.items] == [(i.ref, i.label, i.group) for i in dataset.items]
+    with pytest.raises(MalformedRequest, match="invalid project name"):
+        save_dataset(dataset, tmp_path, "../escape")

@@ -358,21 +358,16 @@ def datasets_import(
     config: ConfigOpt = None,
 ) -> None:
     """Check a dataset and save it (as a Ground Truth manifest) under $OCRPREP_HOME/datasets."""
-    from ocrprep.datasets import export_ground_truth, load_dataset
+    from ocrprep.datasets import load_dataset, save_dataset
     from ocrprep.models.jobs import dataset_store
     from ocrprep.registry import check_name
 
     with _errors():
         settings = _settings(config)
-        check_name(name)
+        check_name(name)  # before the dataset is read
         dataset = load_dataset(source, format=fmt, attribute=attribute, image_root=image_root,
                                allow_missing=allow_missing, settings=settings)
-        target = dataset_store(settings) / f"{name}.manifest"
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(export_ground_truth(dataset, job_name=name))
-        except OSError as exc:
-            raise MalformedRequest(f"cannot write {target}: {exc}") from exc
+        target = save_dataset(dataset, dataset_store(settings), name)
         _print_summary(dataset)
         out.print(f"saved as {name} ({target})")
 

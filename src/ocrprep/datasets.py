@@ -67,6 +67,7 @@ __all__ = [
     "parse_ground_truth",
     "parse_label_studio",
     "read_folder",
+    "save_dataset",
     "split_dataset",
 ]
 
@@ -492,6 +493,28 @@ def export_ground_truth(
         for item in dataset.items
     )
     return json_lines(rows, ensure_ascii=True)
+
+
+def save_dataset(dataset: Dataset, folder: str | os.PathLike[str], name: str) -> Path:
+    """Save ``dataset`` as ``folder/<name>.manifest``, a Ground Truth manifest (job name ``name``).
+
+    Raises
+    ------
+    MalformedRequest
+        If ``name`` is not a valid name (letters, digits, ``_-.``).
+    StorageError
+        If the file cannot be written.
+    """
+    from ocrprep.errors import StorageError
+    from ocrprep.registry import check_name
+
+    target = Path(folder) / f"{check_name(name)}.manifest"
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(export_ground_truth(dataset, job_name=name))
+    except OSError as exc:
+        raise StorageError(f"cannot write {target}: {exc}") from exc
+    return target
 
 
 # -- splitting ------------------------------------------------------------------------------------

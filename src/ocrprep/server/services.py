@@ -136,19 +136,10 @@ def _load_dataset(settings: Settings, source: str, options: dict[str, Any]) -> A
 
 
 def _save_dataset(settings: Settings, name: str, dataset: Any) -> str:
-    from ocrprep.datasets import export_ground_truth
-    from ocrprep.errors import StorageError
+    from ocrprep.datasets import save_dataset
     from ocrprep.models.jobs import dataset_store
-    from ocrprep.registry import check_name
 
-    check_name(name)
-    target = dataset_store(settings) / f"{name}.manifest"
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(export_ground_truth(dataset, job_name=name))
-    except OSError as exc:
-        raise StorageError(f"cannot write {target}: {exc}") from exc
-    return str(target)
+    return str(save_dataset(dataset, dataset_store(settings), name))
 
 
 def _list_datasets(settings: Settings) -> list[str]:
