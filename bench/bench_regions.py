@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT / "src"))
 from ocrprep.errors import PoorQualityImage  # noqa: E402
 from ocrprep.regions.crop import estimate_content_box  # noqa: E402
 from ocrprep.regions.document import locate_document, order_quad, quad_iou  # noqa: E402
-from ocrprep.regions.flatten import flatten_document  # noqa: E402
+from ocrprep.regions.flatten import flatten_document, output_size  # noqa: E402
 from ocrprep.regions.step import extract_document  # noqa: E402
 from ocrprep.regions.synth import compose_photo  # noqa: E402
 
@@ -148,11 +148,64 @@ def detector_figures(data: Path, n_train: int, n_test: int, text: bool = False) 
     return out
 
 
+def enhance(image: np.ndarray) -> np.ndarray:
+    """ocrprep's own enhance step on an extracted document (the image itself when unavailable)."""
+    try:
+        from ocrprep.enhance import auto_enhance
+    except ImportError:
+        return image
+    return auto_enhance(image).image
+
+
+def at_size(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """``image`` resized to (width, height): area averaging down, bicubic up."""
+    down = size[0] * size[1] < image.shape[0] * image.shape[1]
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA if down else cv2.INTER_CUBIC)
+
+
+def ocr_lines(rows: np.ndarray, what: str) -> list[str]:
+    """The OCR table: one mean F1 per variant, and the gaps to the clean scan."""
+    photo, extracted, enhanced, true_flat, at_res, scan = rows.mean(axis=0)
+    return [
+        f"OCR bag-of-words F1 (RapidOCR) on {what}:",
+        f"  raw photo {photo:.3f}   extracted (flattened+cropped) {extracted:.3f}   "
+        f"extracted+enhance {enhanced:.3f}",
+        f"  ceilings: photo flattened with the TRUE quad {true_flat:.3f}   scan resized to its size in "
+        f"the photo {at_res:.3f}   clean scan {scan:.3f}",
+        f"  gap to scan: extracted {scan - extracted:+.3f}   extracted+enhance {scan - enhanced:+.3f}   "
+        f"true-quad flatten {scan - true_flat:+.3f}",
+    ]
+
+
+def phone_rows(images: list[Path], args: argparse.Namespace, recognise, f1, transcripts) -> list[tuple[float, ...]]:
+    """OCR F1 variants on photos composed at 12 MP (the same seeds as the 1.92-MP photos)."""
+    rows = []
+    for i, path in enumerate(images):
+        page = read_rgb(path)
+        box = estimate_content_box(page, margin=0.02)
+        scan = np.ascontiguousarray(page[box.y0 : box.y1, box.x0 : box.x1])
+        photo, truth = compose_photo(scan, seed=args.seed + i, shape=(4000, 3000))
+        truth_text = transcripts(args.data / "box" / f"{path.stem}.csv")
+        try:
+            extracted, _ = extract_document(photo)
+        except PoorQualityImage:
+            extracted = photo
+        native = output_size(truth, photo.shape)
+        variants = (photo, extracted, enhance(extracted), flatten_document(photo, truth),
+                    at_size(scan, native),
+                    scan)
+        rows.append(tuple(f1(recognise(im), truth_text) for im in variants))
+        print(f"{path.stem} (12 MP): OCR F1 " + " ".join(f"{v:.3f}" for v in rows[-1]), file=sys.stderr)
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "sroie")
     parser.add_argument("--limit", type=int, default=0, help="receipts to compose photos from (0: all)")
     parser.add_argument("--ocr-limit", type=int, default=10, help="photos to OCR (slow: ~3 s each x3)")
+    parser.add_argument("--phone-ocr", type=int, default=0,
+                        help="also OCR this many photos composed at 12 MP (reported beside the 1.92-MP ones)")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--detector-train", type=int, default=100, help="SROIE receipts to train the detector on (0: skip)")
     parser.add_argument("--detector-test", type=int, default=60, help="held-out receipts to evaluate it on")
@@ -221,13 +274,21 @@ def main(argv: list[str] | None = None) -> int:
             except PoorQualityImage as exc:  # no document found: OCR the photo as is
                 print(f"{path.stem}: extract refused: {exc.message}", file=sys.stderr)
                 extracted = photo
-            ocr_rows.append((
-                f1(recognise(photo), truth_text),
-                f1(recognise(extracted), truth_text),
-                f1(recognise(scan), truth_text),
-            ))
-            print(f"{path.stem}: OCR F1 photo {ocr_rows[-1][0]:.3f} extracted {ocr_rows[-1][1]:.3f} "
-                  f"scan {ocr_rows[-1][2]:.3f} (extracted {extracted.shape[1]}x{extracted.shape[0]}, "
+            # Where the F1 goes: the scan at the size it has in the photo (the resolution
+            # ceiling), the photo flattened with the true quad (the ceiling of any quad), ours,
+            # and ours then enhanced by ocrprep's enhance step.
+            native = output_size(truth, photo.shape)
+            variants = {
+                "photo": photo,
+                "extracted": extracted,
+                "extracted+enhance": enhance(extracted),
+                "true-quad flatten": flatten_document(photo, truth),
+                "scan at photo res": at_size(scan, native),
+                "scan": scan,
+            }
+            ocr_rows.append(tuple(f1(recognise(im), truth_text) for im in variants.values()))
+            print(f"{path.stem}: OCR F1 " + " ".join(f"{k} {v:.3f}" for k, v in zip(variants, ocr_rows[-1]))
+                  + f" (extracted {extracted.shape[1]}x{extracted.shape[0]}, in photo {native[0]}x{native[1]}, "
                   f"scan {scan.shape[1]}x{scan.shape[0]})", file=sys.stderr)
         print(f"{path.stem}: iou ours {ours_iou[-1]:.3f} textbook {book_iou[-1]:.3f} "
               f"({1000 * ours_t[-1]:.0f} ms) {found.reason}", file=sys.stderr)
@@ -255,13 +316,13 @@ def main(argv: list[str] | None = None) -> int:
         f"{scan_cut}/{len(images)} with a quad that cuts transcribed text (or None)",
     ]
     if ocr_rows:
-        rows = np.array(ocr_rows)
-        lines += [
-            "",
-            f"OCR bag-of-words F1 (RapidOCR) on the first {len(rows)} photos:",
-            f"  raw photo {rows[:, 0].mean():.3f}   extracted (flattened+cropped) {rows[:, 1].mean():.3f}   "
-            f"clean scan {rows[:, 2].mean():.3f}   gap to scan {rows[:, 2].mean() - rows[:, 1].mean():+.3f}",
-        ]
+        lines += ["", *ocr_lines(np.array(ocr_rows), f"the first {len(ocr_rows)} photos ({np.mean(megapixels):.2f} MP)")]
+    if args.phone_ocr:
+        if recognise is None:
+            recognise, f1, transcripts = make_ocr()
+        phone = phone_rows(images[: args.phone_ocr], args, recognise, f1, transcripts)
+        lines += ["", *ocr_lines(np.array(phone), f"{len(phone)} photos composed at a phone-like 12 MP "
+                                 "(4000x3000; same receipts, seeds and synth parameters)")]
     if args.detector_train:
         lines += ["", *detector_figures(args.data, args.detector_train, args.detector_test)]
     if args.detector_text_train:
