@@ -155,3 +155,34 @@ def test_models_commands_cover_detectors(home: Path, settings: Settings, tiny_de
     assert code == 0 and "mAP@0.5" in text and "stamp" in text and "RUNNING" in text
     assert run("models", "stop", "stamps:1")[0] == 0
     assert registry.get("stamps", 1).status == Status.STOPPED
+
+
+def test_a_loaded_detector_answers_like_the_trained_one_without_importing_lightgbm(
+    tiny_detector_dir: Path, tmp_path: Path
+) -> None:
+    """Loading uses the classifiers' tree evaluator, so a one-shot process does not pay for
+    importing LightGBM (seconds on a busy machine); the answers are the trained booster's."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, json, cv2\n"
+        "from ocrprep.regions.detector import load_detector, detect_regions\n"
+        f"model = load_detector({str(tiny_detector_dir)!r})\n"
+        f"page = cv2.cvtColor(cv2.imread({str(tmp_path / 'page.png')!r}), cv2.COLOR_BGR2RGB)\n"
+        "print(json.dumps({'lightgbm': 'lightgbm' in sys.modules, 'found': detect_regions(page, model)}))\n"
+    )
+    import lightgbm as lgb
+
+    from ocrprep.regions.detector import DetectorModel, detect_regions, read_detector
+
+    page, _ = stamp_page(5)
+    cv2.imwrite(str(tmp_path / "page.png"), cv2.cvtColor(page, cv2.COLOR_RGB2BGR))
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    answer = json.loads(done.stdout)
+    assert answer["lightgbm"] is False
+    loaded = read_detector(tiny_detector_dir)
+    booster = lgb.Booster(model_file=str(tiny_detector_dir / "model.txt"))
+    trained = DetectorModel(booster, loaded.classes, loaded.thresholds, loaded.meta)
+    assert answer["found"] == detect_regions(page, trained) == detect_regions(page, loaded)
+    assert answer["found"], "the stamp was not found"

@@ -24,6 +24,7 @@ set version, thresholds, training parameters, dataset hash, metrics, library ver
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -254,7 +255,13 @@ def nms(boxes: np.ndarray, scores: np.ndarray, iou: float = 0.3) -> list[int]:
 
 @dataclass(frozen=True)
 class DetectorModel:
-    """A trained detector: the LightGBM booster and its description (``model.json``)."""
+    """A trained detector: its trees and its description (``model.json``).
+
+    ``booster`` is what predicts class probabilities ``(n, len(classes))`` from candidate
+    features: the LightGBM booster right after training, or, for a loaded folder, the
+    dependency-free :class:`~ocrprep.models.trees.TreeEnsemble` the classifiers use too (loading
+    does not import LightGBM).
+    """
 
     booster: Any
     classes: tuple[str, ...]  # index 0 is background
@@ -264,9 +271,13 @@ class DetectorModel:
     name: str = ""  # project:version when it came from the registry, else the folder name
 
     def save(self, folder: str | Path) -> Path:
+        """Write ``model.txt`` and ``model.json`` to ``folder`` (created) and return it."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        self.booster.save_model(str(folder / "model.txt"))
+        if hasattr(self.booster, "save_model"):
+            self.booster.save_model(str(folder / "model.txt"))
+        elif self.path is not None and (self.path / "model.txt").resolve() != (folder / "model.txt").resolve():
+            shutil.copyfile(self.path / "model.txt", folder / "model.txt")
         meta = dict(self.meta, classes=list(self.classes), thresholds=self.thresholds,
                     feature_version=FEATURE_VERSION, features=list(FEATURES), kind="region-detector")
         (folder / "model.json").write_text(json.dumps(meta, indent=2, sort_keys=True))
@@ -274,7 +285,7 @@ class DetectorModel:
 
 
 def read_detector(folder: str | Path, name: str | None = None) -> DetectorModel:
-    """Read a detector folder (``model.txt`` + ``model.json``), uncached.
+    """Read a detector folder (``model.txt`` + ``model.json``), uncached, without LightGBM.
 
     Callers want :func:`load_detector`, which caches loaded detectors and starts registry
     versions; this is the reader it uses.
@@ -284,22 +295,32 @@ def read_detector(folder: str | Path, name: str | None = None) -> DetectorModel:
     ModelError
         When the folder is missing, malformed, not a detector, or of another feature version.
     """
-    import lightgbm as lgb
+    from ocrprep.models.trees import load_lightgbm_text
+    from ocrprep.regions.textcues import TEXT_FEATURES
 
     folder = Path(folder)
     try:
         meta = json.loads((folder / "model.json").read_text())
-        booster = lgb.Booster(model_file=str(folder / "model.txt"))
-    except (OSError, ValueError, json.JSONDecodeError, lgb.basic.LightGBMError) as exc:
+    except (OSError, ValueError) as exc:
         raise ModelError(f"cannot load the region detector at {folder}: {exc}") from exc
-    if meta.get("kind") != "region-detector":
-        raise ModelError(f"{folder} is not a region detector (model.json kind={meta.get('kind')!r})")
+    if not isinstance(meta, dict) or meta.get("kind") != "region-detector":
+        kind = meta.get("kind") if isinstance(meta, dict) else None
+        raise ModelError(f"{folder} is not a region detector (model.json kind={kind!r})")
     if meta.get("feature_version") != FEATURE_VERSION:
         raise ModelError(
             f"{folder} was trained with features {meta.get('feature_version')!r}, this ocrprep has "
             f"{FEATURE_VERSION!r}: retrain it"
         )
-    return DetectorModel(booster, tuple(meta["classes"]), dict(meta.get("thresholds", {})), meta,
+    classes = tuple(str(c) for c in meta.get("classes") or ())
+    try:
+        trees = load_lightgbm_text(folder / "model.txt")
+    except ModelError as exc:
+        raise ModelError(f"cannot load the region detector at {folder}: {exc.message}") from exc
+    features = len(FEATURES) + (len(TEXT_FEATURES) if meta.get("text_features") else 0)
+    if len(classes) < 2 or trees.num_class != len(classes) or trees.num_features != features:
+        raise ModelError(f"the region detector at {folder}: model.txt does not match model.json "
+                         f"({trees.num_class} classes, {trees.num_features} features)")
+    return DetectorModel(trees, classes, dict(meta.get("thresholds", {})), meta,
                          folder, name or str(meta.get("name") or folder.name))
 
 
