@@ -9,7 +9,8 @@ grow with the input; sizes that matter in original pixels (glyph height) are sca
 Measurements (units in brackets):
 
 ``glyph_height``  median height of character-like components, in original pixels
-``glyph_count``   number of such components
+``glyph_count``   number of such components (when the usual ink threshold finds almost none,
+                  faint print found a few grey levels above the noise, standing in text lines)
 ``ink_fraction``  share of the text area covered by ink (0..1)
 ``sharpness``     text-edge sharpness: peak gradient over edge contrast, for the blurriest
                   edge direction (0..0.5; a perfect step edge is 0.5, Gaussian blur sigma gives
@@ -19,7 +20,8 @@ Measurements (units in brackets):
 ``noise_ratio``   noise over ink contrast
 ``paper``         paper brightness where the text is, 10th percentile of the local background
 ``contrast``      ink contrast relative to the paper (0..1)
-``glare``         radius of the largest bright ink-free hole inside the text, in glyph heights
+``glare``         radius of the largest bright hole inside the text without even faint ink, in
+                  glyph heights
 ``occluded``      share of the text area under a smooth, non-paper object (0..1)
 ``text_cut``      character-like components sliced by the worst frame side
 ``margin``        smallest distance from the text to a frame side, in glyph heights
@@ -38,7 +40,7 @@ import math
 import cv2
 import numpy as np
 
-from ocrprep.quality.text import components, glyph_filter, glyph_height, ink_mask, to_gray
+from ocrprep.quality.text import components, glyph_filter, glyph_height, ink_depth, to_gray
 
 __all__ = ["MEASURES", "WORK_SIDE", "measure"]
 
@@ -71,6 +73,8 @@ _EMPTY_TEXT = 12  # fewer glyphs than this: no text to judge
 _SHARP_PIXELS = 60_000  # pixels of text examined for edge sharpness
 _MAX_NOISE_FOR_CUTS = 0.05  # noise/contrast above which sliced characters cannot be told from specks
 _MIN_LINES = 3.3  # line-profile strength below which no line angle is reported
+_FEW_GLYPHS = 40  # fewer characters than this at the usual ink threshold: look for faint print
+_FAINT_DEPTH = 10  # grey levels: faint print reaches this deep below the paper, grain does not
 
 
 def measure(image: np.ndarray, *, source_size: tuple[int, int] | None = None) -> dict[str, float]:
@@ -123,8 +127,8 @@ class _Measurer:
         step = max(1, int(math.sqrt(work.size / 40_000)))
         sample = work[::step, ::step].reshape(-1)
         self.paper_global = _quantile(sample, 0.9)
-        self._ink()
         self._noise()
+        self._ink()
         self.out["glyph_count"] = float(self.boxes.shape[0])
         if self.boxes.shape[0] < _EMPTY_TEXT:
             self.out["paper"] = self.paper_global
@@ -144,9 +148,21 @@ class _Measurer:
     # -- ink and glyphs ------------------------------------------------------------------
 
     def _ink(self) -> None:
-        self.ink = ink_mask(self.work)
+        depth, offset = ink_depth(self.work)
+        self.ink = depth > offset
+        # faint print: a few grey levels above the noise (the usual threshold grows with the paper)
+        self.faint_ink = depth > min(255, int(3.0 * self.out["noise"] + 3.0))
         self.stats = components(self.ink)[1]
         self.boxes = self.stats[glyph_filter(self.stats, (self.h, self.w)), :4]
+        if self.boxes.shape[0] < _FEW_GLYPHS:
+            # nearly nothing at the usual threshold: very faint print rather than a blank page?
+            # Taken when the faint mask finds many more characters, standing in text lines.
+            stats = components(self.faint_ink)[1]
+            boxes = stats[glyph_filter(stats, (self.h, self.w)), :4]
+            # print is a few times deeper than the threshold; grain and uneven paper are not
+            deep = _count_quantile(depth[self.faint_ink], 0.9) >= _FAINT_DEPTH
+            if deep and boxes.shape[0] >= max(_FEW_GLYPHS, 3 * self.boxes.shape[0]) and _has_lines(boxes):
+                self.ink, self.stats, self.boxes = self.faint_ink, stats, boxes
         self.hc = max(3.0, glyph_height(self.boxes[:, 3])) if self.boxes.shape[0] else 0.0
 
     def _noise(self) -> None:
@@ -156,9 +172,7 @@ class _Measurer:
         if resid.size == 0:
             return
         # the median by counting (the residuals are small integers): much cheaper than a partition
-        cum = np.cumsum(np.bincount(resid))
-        median = int(np.searchsorted(cum, resid.size // 2 + 1))
-        self.out["noise"] = 1.4826 * float(median) / 6.0
+        self.out["noise"] = 1.4826 * float(_count_quantile(resid, 0.5)) / 6.0
 
     def _text_area(self) -> None:
         boxes = self.boxes
@@ -240,7 +254,10 @@ class _Measurer:
         paper = self.paper_global
         self.foreign = empty & ((self.g_mean < paper - 40.0) | (self.g_chroma > 45.0))
         self._occlusion()
-        bright = empty & ~self.foreign & (self.g_mean >= paper - 12.0)
+        # faint print that the usual threshold misses is no hole either (glare leaves no ink at all)
+        g_faint = cv2.resize(self.faint_ink[:ch, :cw].view(np.uint8) * np.uint8(255), (gw, gh),
+                             interpolation=cv2.INTER_AREA) > 5
+        bright = empty & ~self.foreign & ~g_faint & (self.g_mean >= paper - 12.0)
         self._glare(bright)
 
     def _occlusion(self) -> None:
@@ -322,12 +339,14 @@ class _Measurer:
         # sliced characters: glyph-sized, stroke-like (not solid) pieces touching a frame side
         # over a short stretch (scanner borders and paper edges touch along long runs)
         w, h, area = s[:, 2], s[:, 3], s[:, 4]
-        ok = (np.maximum(w, h) >= 0.35 * hc) & (np.minimum(w, h) >= 0.15 * hc)
-        ok &= (h <= 1.6 * hc) & (w <= 2.0 * hc)
-        ok &= (area <= 0.75 * w * h) & (area >= 0.1 * w * h)
-        # as thin as the print: torn paper teeth and dark scanner borders are chunkier
         glyphs = s[glyph_filter(s, (self.h, self.w))]
         stroke = float(np.median(glyphs[:, 4] / np.maximum(glyphs[:, 2], glyphs[:, 3])))
+        ok = (np.maximum(w, h) >= 0.35 * hc) & (np.minimum(w, h) >= max(2.0, 0.15 * hc))
+        ok &= (h <= 1.6 * hc) & (w <= 2.0 * hc)
+        # not solid, unless a sliver of one stroke (a character sliced along its stem)
+        sliver = np.minimum(w, h) <= 2.0 * stroke + 1.0
+        ok &= ((area <= 0.75 * w * h) | sliver) & (area >= 0.1 * w * h)
+        # as thin as the print: torn paper teeth and dark scanner borders are chunkier
         ok &= area / np.maximum(np.maximum(w, h), 1) <= 2.0 * stroke + 0.5
         c = s[ok]
         ink = self.ink
@@ -422,6 +441,27 @@ def _profile_scores(
     # relative to points spread evenly over the projected range (1.0 = no structure)
     used = bins.max(axis=1) + 1.0
     return (counts**2).sum(axis=1) / max(1, x.size) ** 2 * used / (2.0 if pair else 1.0)
+
+
+def _has_lines(boxes: np.ndarray) -> bool:
+    """Do glyph boxes ``(N, 4)`` stand in text lines near the page axes?
+
+    A sharp projection profile (over 5 times an even spread) within 20 degrees of horizontal or
+    vertical; the blobs of uneven paper and grain line up only weakly, at any angle.
+    """
+    hc = max(3.0, glyph_height(boxes[:, 3]))
+    cx = boxes[:, 0] + boxes[:, 2] / 2.0
+    bottom = (boxes[:, 1] + boxes[:, 3]).astype(np.float64)
+    angles = np.concatenate([np.arange(-20.0, 21.0, 2.0), np.arange(70.0, 111.0, 2.0)])
+    return float(_profile_scores(cx, bottom, angles, max(1.0, hc / 4.0)).max()) >= 5.0
+
+
+def _count_quantile(values: np.ndarray, q: float) -> int:
+    """The ``q`` quantile (nearest rank) of small non-negative integers, by counting (0 when empty)."""
+    if values.size == 0:
+        return 0
+    cum = np.cumsum(np.bincount(values.reshape(-1)))
+    return int(np.searchsorted(cum, min(values.size - 1, int(q * (values.size - 1))) + 1))
 
 
 def _quantile(values: np.ndarray, q: float) -> float:

@@ -11,7 +11,8 @@ import cv2
 import numpy as np
 
 __all__ = [
-    "Glyphs", "components", "find_glyphs", "glyph_filter", "glyph_height", "ink_mask", "paper_level", "to_gray",
+    "Glyphs", "components", "find_glyphs", "glyph_filter", "glyph_height", "ink_depth", "ink_mask",
+    "paper_level", "to_gray",
 ]
 
 
@@ -44,6 +45,28 @@ def paper_level(gray: np.ndarray) -> float:
     return float(np.percentile(gray[::step, ::step], 90))
 
 
+def ink_depth(gray: np.ndarray, *, block: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """How much darker each pixel is than its neighbourhood, and the ink threshold of :func:`ink_mask`.
+
+    Returns ``(depth, offset)``, both uint8 ``(H, W)``: ``depth = mean_block - gray`` (0 where the
+    pixel is brighter) and ``offset = max(6, mean_block / 20)``; ``depth > offset`` is the ink mask.
+    A lower threshold (a few grey levels above the noise) finds faint print.
+
+    Examples
+    --------
+    >>> g = np.full((40, 40), 230, np.uint8); g[10:30, 18:22] = 220
+    >>> depth, offset = ink_depth(g)
+    >>> int(depth[20, 20]) > 3, bool(depth[20, 20] > offset[20, 20])
+    (True, False)
+    """
+    if block is None:
+        block = max(15, (min(gray.shape[:2]) // 16) | 1)
+    block = max(3, block | 1)
+    mean = cv2.blur(gray, (block, block), borderType=cv2.BORDER_REPLICATE)
+    offset = np.maximum(cv2.convertScaleAbs(mean, alpha=1 / 20.0), 6)
+    return cv2.subtract(mean, gray), offset
+
+
 def ink_mask(gray: np.ndarray, *, block: int | None = None) -> np.ndarray:
     """Pixels clearly darker than their neighbourhood (ink), as a bool ``(H, W)`` mask.
 
@@ -57,12 +80,8 @@ def ink_mask(gray: np.ndarray, *, block: int | None = None) -> np.ndarray:
     >>> bool(ink_mask(g)[20, 20]), bool(ink_mask(g)[2, 2])
     (True, False)
     """
-    if block is None:
-        block = max(15, (min(gray.shape[:2]) // 16) | 1)
-    block = max(3, block | 1)
-    mean = cv2.blur(gray, (block, block), borderType=cv2.BORDER_REPLICATE)
-    offset = np.maximum(cv2.convertScaleAbs(mean, alpha=1 / 20.0), 6)
-    return cv2.subtract(mean, gray) > offset
+    depth, offset = ink_depth(gray, block=block)
+    return depth > offset
 
 
 def components(mask: np.ndarray, connectivity: int = 8) -> tuple[np.ndarray, np.ndarray]:
