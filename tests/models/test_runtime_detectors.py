@@ -9,7 +9,7 @@ from pathlib import Path
 
 import cv2
 import pytest
-from _models_support import stamp_page, tiny_detector_dir, tiny_model_dir  # noqa: F401
+from _models_support import db_url, stamp_page, tiny_detector_dir, tiny_model_dir  # noqa: F401
 from _models_support import tiny_dataset, tiny_dataset_dir  # noqa: F401
 
 from ocrprep.config import Settings
@@ -20,16 +20,22 @@ from ocrprep.regions.detector import DetectorModel, load_detector
 
 
 @pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A fresh home that ``load_settings()`` (what the extract step reads) also points at."""
-    monkeypatch.delenv("OCRPREP_DATABASE_URL", raising=False)
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_url: str) -> Path:
+    """A fresh home and registry (SQLite, or the test PostgreSQL) that ``load_settings()``
+    (what the extract step reads) also points at."""
     monkeypatch.setenv("OCRPREP_HOME", str(tmp_path / "home"))
+    if db_url.startswith("sqlite"):
+        monkeypatch.delenv("OCRPREP_DATABASE_URL", raising=False)
+    else:
+        monkeypatch.setenv("OCRPREP_DATABASE_URL", db_url)
     return tmp_path / "home"
 
 
 @pytest.fixture
 def settings(home: Path) -> Settings:
-    return Settings(home=home)
+    from ocrprep.config import load_settings
+
+    return load_settings()
 
 
 def _register(settings: Settings, folder: Path, project: str = "stamps") -> Registry:
@@ -65,7 +71,7 @@ def test_a_stopped_detector_starts_on_first_use_through_process(
     page, truth = stamp_page(99)
     source = tmp_path / "page.png"
     cv2.imwrite(str(source), cv2.cvtColor(page, cv2.COLOR_RGB2BGR))
-    result = process(str(source), Settings(home=home, storage={"roots": [str(tmp_path)]}),  # type: ignore[arg-type]
+    result = process(str(source), settings.with_overrides(**{"storage.roots": [str(tmp_path)]}),
                      steps=["extract"], extract_mode="regions", regions_model="stamps:1",
                      output=str(tmp_path / "out"))
     assert registry.get("stamps", 1).status == Status.RUNNING  # started on first use
