@@ -403,6 +403,11 @@ class _Measurer:
         cy = (bottom + top) / 2.0
         bin_width = max(1.0, hc / 4.0)
         coarse = np.arange(-90.0, 90.0, 2.0)
+        # the angle from character-sized parts: specks (halftone backgrounds, grain) and broken
+        # strokes line up along the pixel grid and the diagonals as well as along the text
+        big = parts[:, 3] >= 0.5 * hc
+        if int(np.count_nonzero(big)) >= _EMPTY_TEXT:
+            cx, bottom, cy = cx[big], bottom[big], cy[big]
         scores = _profile_scores(cx, cy, coarse, bin_width)
         best = float(coarse[int(np.argmax(scores))])
         horizontal = np.abs(coarse) <= 44
@@ -418,6 +423,8 @@ class _Measurer:
             angle = angle - 90.0 if angle > 0 else angle + 90.0
         self.out["skew"] = angle
         if s_h >= s_v and abs(angle) <= 10:
+            cx = parts[:, 0] + parts[:, 2] / 2.0
+            bottom = (parts[:, 1] + parts[:, 3]).astype(np.float64)
             at = np.array([angle])
             sb = float(_profile_scores(cx, bottom, at, bin_width / 2, pair=False)[0])
             st = float(_profile_scores(cx, top, at, bin_width / 2, pair=False)[0])
