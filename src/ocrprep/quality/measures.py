@@ -237,7 +237,10 @@ class _Measurer:
             col = self.colour[:, :, :3]
             fy, fx = col.shape[0] / self.h, col.shape[1] / self.w
             col = col[: int(ch * fy), : int(cw * fx)]
-            small = cv2.resize(col, (gw, gh), interpolation=cv2.INTER_AREA).astype(np.int16)
+            # colour changes slowly: a bilinear pass to twice the grid, then 2x2 means (a third
+            # of the cost of one area resize of the colour image)
+            twice = cv2.resize(col, (2 * gw, 2 * gh), interpolation=cv2.INTER_LINEAR)
+            small = cv2.resize(twice, (gw, gh), interpolation=cv2.INTER_AREA).astype(np.int16)
             self.g_chroma = (small.max(axis=2) - small.min(axis=2)).astype(np.float32)
         else:
             self.g_chroma = np.zeros((gh, gw), np.float32)
