@@ -309,7 +309,7 @@ class _Measurer:
         right = np.maximum.accumulate(ink[:, ::-1], axis=1)[:, ::-1]
         up = np.maximum.accumulate(ink, axis=0)
         down = np.maximum.accumulate(ink[::-1], axis=0)[::-1]
-        enclosed = (left & right) | (up & down)
+        enclosed = (left & right) | (up & down) | ((left | right) & (up | down))
         free = (bright & self.inside & enclosed).view(np.uint8)
         if not free.any():
             return
