@@ -82,3 +82,22 @@ def test_hough_lines_are_distinct_and_strongest_first():
         for j in range(i):
             dt = abs((lines[i][0] - lines[j][0] + np.pi) % (2 * np.pi) - np.pi)
             assert dt >= np.radians(3.9) or abs(lines[i][1] - lines[j][1]) >= 3.9
+
+
+def test_a_side_on_a_pen_beside_the_paper_is_pulled_back_when_the_paper_map_is_given():
+    rng = np.random.default_rng(6)
+    image = np.full((400, 300, 3), (40, 150, 40), np.float32) + rng.normal(0, 3, (400, 300, 3)).astype(np.float32)
+    image[40:360, 60:240] = 230
+    image[30:370, 268:276] = (80, 30, 150)  # a pen along the right side, 28 px off
+    ink = np.zeros((400, 300), bool)
+    for y in range(60, 350, 14):
+        ink[y : y + 4, 80:220] = True
+    image[ink] = 30
+    rgb = np.clip(image, 0, 255).astype(np.uint8)
+    features = cv2.GaussianBlur(cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab).astype(np.float32) * [0.5, 1, 1], (0, 0), 1.0)
+    paper = np.zeros((400, 300), np.float32)
+    paper[40:360, 60:240] = 1
+    on_pen = np.array([[60, 40], [268, 40], [268, 360], [60, 360]], np.float32)
+    quad, _ = search_quads(features.astype(np.float32), [on_pen], np.zeros(ink.shape, np.uint8), _points(ink), paper)
+    assert quad is not None
+    assert quad_iou(quad, TRUE) >= 0.95

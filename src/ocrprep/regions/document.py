@@ -248,7 +248,8 @@ def locate_document(image: np.ndarray) -> DocumentResult:
         keep[np.unique(labels[seed])] = True
         keep[0] = False
         cue_text = text & keep[labels] & (dense > 0)
-        searched = _search(rgb, scale, features, barrier, cue_text, found_quads)
+        paper = ((score > -LENIENT_LEVELS[1]) | ink).astype(np.float32)
+        searched = _search(rgb, scale, features, barrier, cue_text, found_quads, paper)
         if searched is not None:
             best = searched
     if _DEBUG is not None:
@@ -302,12 +303,12 @@ def _candidate(rgb: np.ndarray, scale: float, seed: np.ndarray, mask: np.ndarray
 
 
 def _search(rgb: np.ndarray, scale: float, features: np.ndarray, barrier: np.ndarray, text: np.ndarray,
-            hypotheses: list[np.ndarray]) -> DocumentResult | None:
+            hypotheses: list[np.ndarray], paper: np.ndarray) -> DocumentResult | None:
     """The quad chosen by :func:`ocrprep.regions.quads.search_quads`, refined at full size."""
     h, w = rgb.shape[:2]
     smooth = cv2.GaussianBlur(features, (0, 0), 1.0)
     points = np.argwhere(text)[:, ::-1].astype(np.float64)
-    quad, score = search_quads(smooth, hypotheses, barrier.astype(np.uint8) * 255, points)
+    quad, score = search_quads(smooth, hypotheses, barrier.astype(np.uint8) * 255, points, paper)
     if quad is None:
         return None
     for hyp in hypotheses:

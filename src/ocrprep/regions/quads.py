@@ -19,15 +19,18 @@ All coordinates here are those of the reduced working image.
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
-__all__ = ["edge_field", "hough_lines", "search_quads", "side_contrast"]
+__all__ = ["Evidence", "edge_field", "hough_lines", "search_quads", "side_contrast"]
 
 SAMPLES = 24  # points per side
 PER_SIDE = 5  # candidate lines per side (including the side itself)
 ROUNDS = 3  # searches, each around the previous winner
+BAND = 4.0  # px from a side to the paper/background bands beside it
+PAPER_WEIGHT = 0.5
 
 
 def hough_lines(edges: np.ndarray, max_lines: int = 40) -> np.ndarray:
@@ -80,8 +83,30 @@ def _normalise(theta: float, rho: float, toward: float) -> tuple[float, float]:
     return theta, rho
 
 
-def edge_field(features: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, int]:
-    """The colour structure tensor of ``features`` (flattened Jxx, Jxy, Jyy, and the width, height).
+@dataclass(frozen=True)
+class Evidence:
+    """What the quads are scored on, flattened over the working image (row-major).
+
+    Attributes
+    ----------
+    jxx, jxy, jyy : ndarray, float32
+        The colour structure tensor (sums over the channels of the gradient products).
+    width, height : int
+        The working image's size.
+    paper : ndarray, float32, or None
+        1 where the pixel looks like the paper (or its ink), 0 where like the background.
+    """
+
+    jxx: np.ndarray
+    jxy: np.ndarray
+    jyy: np.ndarray
+    width: int
+    height: int
+    paper: np.ndarray | None = None
+
+
+def edge_field(features: np.ndarray, paper: np.ndarray | None = None) -> Evidence:
+    """The colour structure tensor of ``features`` and the paper-likeness map, as :class:`Evidence`.
 
     The colour difference across an edge of normal ``n`` over about three pixels is
     ``sqrt(n' J n)`` with ``J`` summed over the channels' gradients (Sobel, scaled to 3 px).
@@ -97,15 +122,16 @@ def edge_field(features: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
         jxx += gx * gx
         jxy += gx * gy
         jyy += gy * gy
-    return jxx.ravel(), jxy.ravel(), jyy.ravel(), w, h
+    flat_paper = None if paper is None else np.ascontiguousarray(paper, np.float32).ravel()
+    return Evidence(jxx.ravel(), jxy.ravel(), jyy.ravel(), w, h, flat_paper)
 
 
-def side_contrast(field: tuple[np.ndarray, np.ndarray, np.ndarray, int, int], a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def side_contrast(field: Evidence, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Colour difference across segments from ``a`` to ``b``, per sample point.
 
     ``a`` and ``b`` are (..., 2) arrays of segment ends; the result has shape (..., SAMPLES).
     """
-    jxx, jxy, jyy, w, h = field
+    jxx, jxy, jyy, w, h = field.jxx, field.jxy, field.jyy, field.width, field.height
     d = b - a
     length = np.maximum(np.hypot(d[..., 0], d[..., 1]), 1e-9)
     nx, ny = d[..., 1] / length, -d[..., 0] / length
@@ -123,6 +149,7 @@ def search_quads(
     hypotheses: list[np.ndarray],
     edges: np.ndarray,
     text_points: np.ndarray,
+    paper: np.ndarray | None = None,
 ) -> tuple[np.ndarray | None, float]:
     """The best-scoring quad built from the hypotheses' sides and nearby image lines.
 
@@ -139,6 +166,10 @@ def search_quads(
         Edges outside the text, for the image's straight lines (:func:`hough_lines`).
     text_points : ndarray, shape (P, 2)
         (x, y) of the dense-text pixels that the document must contain.
+    paper : ndarray, shape (H, W), optional
+        1 where a pixel looks like the paper or its ink: each side should have paper just inside
+        and not just outside (a side on a pen beside the paper, or on a line printed inside it,
+        does not).
 
     Returns
     -------
@@ -155,7 +186,7 @@ def search_quads(
     True
     """
     h, w = features.shape[:2]
-    field = edge_field(features)
+    field = edge_field(features, paper)
     if len(text_points) > 300:
         text_points = text_points[:: len(text_points) // 300 + 1]
     tp = np.asarray(text_points, np.float64).reshape(-1, 2)
@@ -172,7 +203,7 @@ def search_quads(
     score, per_side, outside = _score(field, alone, np.array(unique), tp)
     k = int(np.argmax(score))
     best_quad, best_score = unique[k].astype(np.float32), float(score[k])
-    if per_side[k].min() >= 0.75 and outside[k] <= 0.003:
+    if _settled(field, unique[k], per_side[k], outside[k]).all():
         return best_quad, best_score
     lines = hough_lines(edges)
     # Each round searches around the hypotheses, then around the round's winner (a side that
@@ -189,10 +220,10 @@ def search_quads(
     return best_quad, best_score
 
 
-def _search_one(field: tuple[np.ndarray, np.ndarray, np.ndarray, int, int], hyp: np.ndarray, lines: np.ndarray,
+def _search_one(field: Evidence, hyp: np.ndarray, lines: np.ndarray,
                 tp: np.ndarray) -> tuple[np.ndarray | None, float]:
     """The best quad from the combinations of the side options of one hypothesis."""
-    w, h = field[3], field[4]
+    w, h = field.width, field.height
     options = _side_options(field, hyp, lines, tp)
     combos = np.array(list(itertools.product(*options)), np.float64)  # (N, 4, 2)
     quads = _corners(combos)  # (N, 4, 2)
@@ -207,7 +238,7 @@ def _search_one(field: tuple[np.ndarray, np.ndarray, np.ndarray, int, int], hyp:
     return quads[ok][k].astype(np.float32), float(score[k])
 
 
-def _side_options(field: tuple[np.ndarray, np.ndarray, np.ndarray, int, int], hyp: np.ndarray,
+def _side_options(field: Evidence, hyp: np.ndarray,
                   lines: np.ndarray, tp: np.ndarray) -> list[list[tuple[float, float]]]:
     """For each side of ``hyp``: itself, and unless it is sharp and keeps the text, the best
     swept lines near it and the nearest Hough lines."""
@@ -219,8 +250,8 @@ def _side_options(field: tuple[np.ndarray, np.ndarray, np.ndarray, int, int], hy
     for i, (theta, rho) in enumerate(sides):
         mine = [(float(theta), float(rho))]
         beyond = float(np.mean(np.cos(theta) * tp[:, 0] + np.sin(theta) * tp[:, 1] > rho + 1.0)) if len(tp) else 0.0
-        if support[i] >= 0.75 and beyond <= 0.003:
-            options.append(mine)  # a sharp side that keeps the text: kept as it is
+        if _settled(field, hyp, support, beyond)[i]:
+            options.append(mine)  # a sharp side with paper only inside that keeps the text: kept
             continue
         swept = _sweep_side(field, sides, i, centre, size)
         mine += [(float(x[0]), float(x[1])) for x in swept if np.abs(x - (theta, rho)).max() > 1e-6]
@@ -242,10 +273,19 @@ def _side_options(field: tuple[np.ndarray, np.ndarray, np.ndarray, int, int], hy
     return options
 
 
-def _score(field: tuple[np.ndarray, np.ndarray, np.ndarray, int, int], combos: np.ndarray, quads: np.ndarray,
+def _settled(field: Evidence, quad: np.ndarray, support: np.ndarray, text_out: float) -> np.ndarray:
+    """Per side of ``quad``: sharp, keeping the text, and (with a paper map) paper on its inside only."""
+    ok = (support >= 0.75) & (text_out <= 0.003)
+    if field.paper is not None:
+        inside, beyond = _bands(field.paper, field.width, field.height, quad, np.roll(quad, -1, axis=0))
+        ok &= inside - beyond >= 0.5
+    return ok
+
+
+def _score(field: Evidence, combos: np.ndarray, quads: np.ndarray,
            tp: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(score, edge support per side (N, 4), share of text outside) of quads given by their lines."""
-    w, h = field[3], field[4]
+    w, h = field.width, field.height
     a, b = quads, np.roll(quads, -1, axis=1)
     contrast = side_contrast(field, a, b)  # (N, 4, S)
     per_side = np.clip((contrast - 4.0) / 14.0, 0.0, 1.0).mean(axis=-1)  # (N, 4)
@@ -258,10 +298,29 @@ def _score(field: tuple[np.ndarray, np.ndarray, np.ndarray, int, int], combos: n
     else:
         outside = np.zeros(len(quads))
     area = 0.5 * np.abs((a[..., 0] * b[..., 1] - b[..., 0] * a[..., 1]).sum(axis=1)) / float(h * w)
-    return edge - 2.0 * outside + 0.1 * np.sqrt(area), per_side, outside
+    score = edge - 2.0 * outside + 0.1 * np.sqrt(area)
+    if field.paper is not None:
+        inside, beyond = _bands(field.paper, w, h, a, b)
+        score = score + PAPER_WEIGHT * (inside - beyond).mean(axis=1)
+    return score, per_side, outside
 
 
-def _sweep_side(field: tuple[np.ndarray, np.ndarray, np.ndarray, int, int], sides: np.ndarray, i: int, centre: np.ndarray, size: float,
+def _bands(paper: np.ndarray, w: int, h: int, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Share of paper-like samples in a band just inside and just outside each side, (..., 4) each."""
+    d = b - a
+    length = np.maximum(np.hypot(d[..., 0], d[..., 1]), 1e-9)
+    nx, ny = (d[..., 1] / length)[..., None], (-d[..., 0] / length)[..., None]
+    ts = np.linspace(0.1, 0.9, 12)
+    px, py = a[..., 0, None] + ts * d[..., 0, None], a[..., 1, None] + ts * d[..., 1, None]
+    out = []
+    for sign in (-BAND, BAND):
+        x = np.clip(np.rint(px + sign * nx), 0, w - 1).astype(np.intp)
+        y = np.clip(np.rint(py + sign * ny), 0, h - 1).astype(np.intp)
+        out.append(paper.take(y * w + x).mean(axis=-1))
+    return out[0], out[1]
+
+
+def _sweep_side(field: Evidence, sides: np.ndarray, i: int, centre: np.ndarray, size: float,
                 keep: int = 3) -> np.ndarray:
     """The ``keep`` best lines near side ``i`` (tilted and shifted), by the contrast across them.
 
