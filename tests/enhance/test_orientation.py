@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from _pages import STEMS, receipt
 from ocrprep.degrade import degrade
 from ocrprep.enhance import detect_orientation, fix_orientation, measure_orientation
+from ocrprep.enhance import orientation
+from ocrprep.enhance.orientation import _percentiles
 
 
 @pytest.mark.parametrize("stem", STEMS)
@@ -47,3 +51,26 @@ def test_fix_orientation_with_explicit_degrees_and_input_untouched() -> None:
     assert np.array_equal(image, copy)
     with pytest.raises(ValueError, match="multiple of 90"):
         fix_orientation(image, 45)
+
+
+@settings(max_examples=50, deadline=None)
+@given(values=st.lists(st.integers(0, 255), min_size=1, max_size=300),
+       q=st.floats(0.0, 100.0))
+def test_histogram_percentiles_match_numpy(values: list[int], q: float) -> None:
+    crop = np.array(values, dtype=np.uint8)
+    assert _percentiles(crop, np.array([q]))[0] == pytest.approx(np.percentile(crop, q), abs=1e-9)
+
+
+@pytest.mark.parametrize(("first", "rest", "seen", "total"), [
+    ([2.9, 2.9], [-2.9, -2.9, -2.9, -2.9], 2, 5.8),   # two near-certain crops agree: decided
+    ([2.9, -1.0], [-2.9, -2.9, -2.9, -2.9], 6, -9.7),  # they disagree: the rest are read too
+    ([2.0, 2.0], [1.0, 1.0, 1.0, 1.0], 6, 8.0),        # not sure enough: the rest are read too
+])
+def test_up_down_reads_more_crops_only_when_the_first_two_are_not_decisive(
+    monkeypatch: pytest.MonkeyPatch, first: list[float], rest: list[float], seen: int, total: float
+) -> None:
+    odds = {2: np.array(first), 4: np.array(rest)}
+    monkeypatch.setattr(orientation, "_crop_log_odds", lambda gray, matrices: odds[len(matrices)])
+    found, count = orientation._upright_log_odds(np.zeros((4, 4), np.uint8), [np.eye(2, 3)] * 6)
+    assert count == seen
+    assert found == pytest.approx(total)

