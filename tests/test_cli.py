@@ -75,6 +75,21 @@ def test_unknown_step_exits_with_malformed_request(inbox: Path) -> None:
     assert "unknown step 'polish'" in result.stdout
 
 
+def test_extract_options_reach_the_step(inbox: Path, tmp_path: Path) -> None:
+    image = str(inbox / "000.jpg")
+    result = runner.invoke(app, ["process", image, "--steps", "extract", "--extract-mode", "regions",
+                                 "--out", str(tmp_path / "out"), "--json"])
+    assert result.exit_code == 2
+    assert "needs a detector" in _lines(result.stdout)["000.jpg"]["message"]
+    result = runner.invoke(app, ["process", image, "--steps", "extract", "--extract-mode", "regions",
+                                 "--regions-model", str(tmp_path / "no-such-detector"),
+                                 "--out", str(tmp_path / "out"), "--json"])
+    assert _lines(result.stdout)["000.jpg"]["error"] == "ModelError"
+    result = runner.invoke(app, ["process", image, "--extract-mode", "boxes"])
+    assert result.exit_code == 2
+    assert "extract_mode" in result.output
+
+
 def test_configured_roots_are_enforced_for_named_files(
     inbox: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

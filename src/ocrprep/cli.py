@@ -232,6 +232,15 @@ def process_cmd(
     decision: Annotated[
         str | None, typer.Option(help="Who decides: both, model or measurements.")
     ] = None,
+    enhance_mode: Annotated[
+        str | None, typer.Option(help="enhance: auto (per image), always or off.")
+    ] = None,
+    extract_mode: Annotated[
+        str | None, typer.Option(help="extract: document (flattened) or regions (one per box).")
+    ] = None,
+    regions_model: Annotated[
+        str | None, typer.Option(help="extract in regions mode: detector project[:version] or folder.")
+    ] = None,
     as_json: JsonOpt = False,
     workers: WorkersOpt = 0,
     report: ReportOpt = None,
@@ -242,6 +251,9 @@ def process_cmd(
         "process.output": out,
         "process.model": model,
         "process.decision": decision,
+        "process.enhance_mode": enhance_mode,
+        "process.extract_mode": extract_mode,
+        "process.regions_model": regions_model,
         "process.steps": tuple(s.strip() for s in steps.split(",") if s.strip()) if steps else None,
     }
     try:
