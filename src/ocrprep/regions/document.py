@@ -15,6 +15,10 @@ The method, in order (see :func:`locate_document`):
    side re-fitted as a robust line (Huber) through the contour points near it, then intersected.
 6. Refine each side at up to 1600 px along the image gradient: profiles across the side give the
    strongest edge on each, a robust line through them is the side.
+7. Choose among the quads of the colour tolerances, and lines near their sides, by the evidence
+   along each side (:mod:`ocrprep.regions.quads`): a sharp colour edge the whole way, paper just
+   inside and not just outside, and all the dense text kept. A shadow that cut the paper short or
+   a blob that made it too big loses to the quad on the paper's real edges.
 
 A flat scan (no background band that differs from the paper, or a quad covering almost all the
 image) returns the full frame; an image without text or paper returns None with the reason.
