@@ -37,10 +37,12 @@ def as_gray(image: np.ndarray) -> np.ndarray:
 
 
 def like_input(gray: np.ndarray, image: np.ndarray) -> np.ndarray:
-    """``gray`` shaped like ``image``: (H, W) stays, (H, W, 3) is replicated to three channels."""
+    """``gray`` shaped like ``image``: (H, W) stays, channels are replicated (alpha opaque)."""
     if image.ndim == 2:
         return gray
-    return np.repeat(gray[:, :, None], 3, axis=2)
+    if image.shape[2] == 1:
+        return gray[:, :, None]
+    return cv2.cvtColor(gray, cv2.COLOR_GRAY2RGBA if image.shape[2] == 4 else cv2.COLOR_GRAY2RGB)
 
 
 def resize_to(image: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:

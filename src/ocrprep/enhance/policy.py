@@ -15,9 +15,9 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ocrprep.enhance._image import Views, check_image, resize_to
+from ocrprep.enhance._image import Views, as_gray, check_image, like_input, resize_to
 from ocrprep.enhance.contrast import estimate_levels, invert, is_inverted, stretch_contrast
-from ocrprep.enhance.denoise import denoise, estimate_noise, smooth_artifacts
+from ocrprep.enhance.denoise import deblock, denoise, estimate_noise, smooth_artifacts
 from ocrprep.enhance.geometry import estimate_borders, estimate_text_height, remove_borders, upscale
 from ocrprep.enhance.illumination import estimate_background, normalize_illumination, unevenness
 from ocrprep.enhance.orientation import measure_orientation
@@ -112,8 +112,11 @@ class Thresholds:
     smooth_gain: float = 2.5
     gamma: float = 1.5
     faint_gamma: float = 2.0
+    ink_gamma: float = 1.0
+    deblock_share: float = 0.2
     min_text_height: float = 9.0
     target_text_height: float = 18.0
+    rebuilt_text_height: float = 18.0
     max_upscale: float = 2.0
     max_pixels: int = 40_000_000
     border_fraction: float = 0.01
@@ -230,7 +233,12 @@ def _plan_and_apply(
     dark = _defect(report, "dark") >= 0.5 or m["paper"] < th.min_paper
     faint = _defect(report, "faint") >= 0.5 or m["contrast"] < th.min_contrast
     shadow = m["unevenness"] >= th.unevenness
-    if always or shadow or dark or faint:
+    rebuilt = False
+    if m["paper"] < th.min_paper or m["contrast"] < th.min_contrast:
+        out, done = _recover_ink(out, m, th)
+        ops += done
+        rebuilt = True
+    elif always or shadow or dark or faint:
         out = normalize_illumination(out, estimate_background(out), target=255)
         ops.append(Operation("illumination", {"unevenness": m["unevenness"]}))
         levels = estimate_levels(out)
@@ -246,15 +254,41 @@ def _plan_and_apply(
         out = denoise(out, sigma)
         ops.append(Operation("denoise", {"sigma": sigma}))
     small = _defect(report, "text_too_small") >= 0.5
-    height = m["text_height"]
-    if height > 0 and (height < th.min_text_height or small):
-        factor = min(th.max_upscale, th.target_text_height / height)
+    # Faint or dim print hides part of the glyphs from the text-height estimate: measure again.
+    height = estimate_text_height(out) if rebuilt else m["text_height"]
+    wanted = th.rebuilt_text_height if rebuilt else th.min_text_height
+    if height > 0 and (height < max(th.min_text_height, wanted) or small):
+        factor = min(th.max_upscale, max(th.target_text_height, wanted) / height)
         pixels = out.shape[0] * out.shape[1]
         factor = min(factor, math.sqrt(th.max_pixels / pixels))
         if factor >= 1.25:
             out = upscale(out, factor)
             ops.append(Operation("upscale", {"factor": round(factor, 3), "text_height": height}))
     return out, ops
+
+
+def _recover_ink(image: np.ndarray, m: dict[str, float], th: Thresholds) -> tuple[np.ndarray, list[Operation]]:
+    """Faint or dim print: grey, deblocked when dim, paper evened out, ink stretched to black.
+
+    Faded print loses its colour along with its contrast and OCR reads grey, so the ink is
+    recovered in grey (the result keeps the input's channels). A dim page is stretched about
+    twice, which would amplify its JPEG blocks and grain: an edge-keeping bilateral filter with a
+    strength tied to the ink contrast flattens them first. The stretch is linear (gamma 1): faded
+    print is a linear loss, and darkening the mid-tones turns dust into dark specks that make
+    Tesseract's page layout give up.
+    """
+    ops = [Operation("gray")]
+    work = as_gray(image)
+    if m["paper"] < th.min_paper:
+        strength = float(np.clip(th.deblock_share * m["contrast"], 8.0, 40.0))
+        work = deblock(work, strength)
+        ops.append(Operation("deblock", {"strength": strength}))
+    work = normalize_illumination(work, estimate_background(work), target=255)
+    ops.append(Operation("illumination", {"unevenness": m["unevenness"]}))
+    levels = estimate_levels(work)
+    work = stretch_contrast(work, levels, gamma=th.ink_gamma)
+    ops.append(Operation("contrast", {"ink": levels.ink, "paper": levels.paper, "gamma": th.ink_gamma}))
+    return like_input(work, image), ops
 
 
 def auto_enhance(
