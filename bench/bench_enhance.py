@@ -276,7 +276,9 @@ def section_speed(files: list[Path], repeats: int) -> list[str]:
     page = cv2.resize(image, None, fx=scale, fy=scale,
                       interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
     cases = {"clean (no-op)": page, "shadow": degrade(page, "shadow", "severe", seed=1),
-             "skew 15°": degrade(page, "skew", "severe", seed=1, angle=15.0)}
+             "skew 15°": degrade(page, "skew", "severe", seed=1, angle=15.0),
+             "very faint": degrade(page, "faint", "severe", seed=1),
+             "dim + JPEG": degrade(page, "dim_jpeg", 0.7, seed=1)}
     lines = [f"## 4. Full auto_enhance of a {page.shape[1]}x{page.shape[0]} page "
              f"({page.shape[0] * page.shape[1] / 1e6:.1f} MP), one core, median of {repeats}",
              "target: <= 150 ms median", ""]

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from _pages import receipt, text_page
-from ocrprep.degrade import degrade
+from ocrprep.degrade import degrade, degrade_with_params
 from ocrprep.enhance import (
     Levels,
     binarize,
@@ -31,7 +31,8 @@ from ocrprep.enhance import (
     unevenness,
     upscale,
 )
-from ocrprep.enhance.denoise import smooth_artifacts
+from ocrprep.enhance._image import like_input
+from ocrprep.enhance.denoise import deblock, smooth_artifacts
 from ocrprep.errors import MalformedRequest
 
 SAME_SHAPE: dict[str, Callable[[np.ndarray], np.ndarray]] = {
@@ -41,6 +42,7 @@ SAME_SHAPE: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "invert": invert,
     "denoise": denoise,
     "smooth_artifacts": smooth_artifacts,
+    "deblock": deblock,
     "binarize_otsu": lambda im: binarize(im, "otsu"),
     "binarize_sauvola": lambda im: binarize(im, "sauvola"),
 }
@@ -133,6 +135,31 @@ def test_noise_estimate_and_denoise() -> None:
     assert estimate_noise(page) < 3
     assert 8 < estimate_noise(noisy) < 16
     assert estimate_noise(denoise(noisy)) < estimate_noise(noisy) / 2
+
+
+def test_deblock_brings_a_heavy_jpeg_nearer_the_uncompressed_page_and_keeps_the_strokes() -> None:
+    page = text_page(seed=15)
+    dim, _ = degrade_with_params(page, "dim_jpeg", 0.7, seed=2)
+    reference, _ = degrade_with_params(page, "dim_jpeg", 0.7, seed=2, quality=100)
+    out = deblock(dim, 20.0)
+
+    def error(image: np.ndarray) -> float:
+        return float(np.abs(image.astype(int) - reference.astype(int)).mean())
+
+    assert error(out) < error(dim)
+    # the ink keeps its contrast: the darkest text is still about as far from the paper
+    assert estimate_levels(out).contrast > 0.85 * estimate_levels(dim).contrast
+
+
+@pytest.mark.parametrize("channels", [0, 1, 3, 4])
+def test_like_input_gives_grey_the_input_channels(channels: int) -> None:
+    gray = np.arange(12, dtype=np.uint8).reshape(3, 4)
+    image = np.zeros((3, 4, channels) if channels else (3, 4), np.uint8)
+    out = like_input(gray, image)
+    assert out.shape == image.shape
+    assert np.array_equal(out[..., 0] if channels else out, gray)
+    if channels == 4:
+        assert (out[:, :, 3] == 255).all()
 
 
 def test_binarize_gives_black_text_on_white_and_sauvola_survives_a_shadow() -> None:

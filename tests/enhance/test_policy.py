@@ -7,7 +7,7 @@ import pytest
 
 from _pages import receipt
 from ocrprep.degrade import degrade
-from ocrprep.enhance import EnhanceResult, Operation, auto_enhance, estimate_skew
+from ocrprep.enhance import EnhanceResult, Operation, auto_enhance, estimate_levels, estimate_skew
 from ocrprep.errors import MalformedRequest
 from ocrprep.quality import assess
 
@@ -54,6 +54,32 @@ def test_a_shadowed_receipt_is_evened_out_and_assesses_better() -> None:
     assert "illumination" in _names(result)
     assert result.after.score > result.before.score
     assert result.image.shape == shadowed.shape
+
+
+def test_faint_print_is_recovered_in_grey_with_a_linear_stretch() -> None:
+    image = receipt("150")
+    faint = degrade(image, "faint", "severe", seed=3)
+    result = auto_enhance(faint)
+    names = _names(result)
+    assert names[names.index("gray"):][:3] == ["gray", "illumination", "contrast"]
+    assert result.operations[names.index("contrast")].params["gamma"] == 1.0
+    assert "deblock" not in names  # nothing to deblock on bright paper
+    assert result.image.ndim == faint.ndim and result.image.shape[2] == 3
+    assert np.array_equal(result.image[:, :, 0], result.image[:, :, 2])
+    # the ink comes back near the original's contrast (the faint copy kept about a fifth of it)
+    assert estimate_levels(result.image).contrast > 0.8 * estimate_levels(image).contrast
+    assert result.after.score > result.before.score
+
+
+def test_a_dim_jpeg_page_is_deblocked_before_its_stretch() -> None:
+    dim = degrade(receipt("042"), "dim_jpeg", 0.7, seed=2)
+    result = auto_enhance(dim)
+    names = _names(result)
+    assert names.index("gray") < names.index("deblock") < names.index("contrast")
+    strength = result.operations[names.index("deblock")].params["strength"]
+    assert 8.0 <= strength <= 40.0
+    assert estimate_levels(result.image).paper > 240
+    assert result.after.score > result.before.score
 
 
 def _grumpy():
