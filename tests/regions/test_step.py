@@ -57,3 +57,13 @@ def test_process_with_extract_writes_the_flattened_document(receipts, tmp_path):
     written = cv2.imread(result.uri)
     assert written is not None and written.shape[:2] != photo.shape[:2]
     assert result.steps[0].name == "extract" and len(result.steps[0].params["quad"]) == 4
+
+
+def test_upsample_flattens_small_text_larger_from_the_photo(receipts):
+    # Receipt 075 in an 800-px photo: its flattened text is about 6 px high.
+    photo, _ = compose_photo(receipts["075"], seed=4, shape=(800, 600))
+    native, p0 = step.extract_document(photo)
+    larger, p1 = step.extract_document(photo, upsample=True)
+    assert p0["upsampled"] == 1.0 and p1["upsampled"] > 1.0
+    assert p1["quad"] == p0["quad"]
+    assert larger.shape[0] > 1.3 * native.shape[0] and larger.shape[1] > 1.3 * native.shape[1]
