@@ -234,7 +234,8 @@ def _plan_and_apply(
     faint = _defect(report, "faint") >= 0.5 or m["contrast"] < th.min_contrast
     shadow = m["unevenness"] >= th.unevenness
     rebuilt = False
-    if m["paper"] < th.min_paper or m["contrast"] < th.min_contrast:
+    if not shadow and (m["paper"] < th.min_paper or m["contrast"] < th.min_contrast):
+        # evenly lit but faint or dim: the ink itself must be recovered
         out, done = _recover_ink(out, m, th)
         ops += done
         rebuilt = True
