@@ -73,6 +73,7 @@ _EMPTY_TEXT = 12  # fewer glyphs than this: no text to judge
 _SHARP_PIXELS = 60_000  # pixels of text examined for edge sharpness
 _MAX_NOISE_FOR_CUTS = 0.05  # noise/contrast above which sliced characters cannot be told from specks
 _MIN_LINES = 3.3  # line-profile strength below which no line angle is reported
+_MANY_PARTS = 80  # character-sized parts enough for a line profile of their own
 _FEW_GLYPHS = 40  # fewer characters than this at the usual ink threshold: look for faint print
 _FAINT_DEPTH = 10  # grey levels: faint print reaches this deep below the paper, grain does not
 
@@ -408,8 +409,9 @@ class _Measurer:
         coarse = np.arange(-90.0, 90.0, 2.0)
         # the angle from character-sized parts: specks (halftone backgrounds, grain) and broken
         # strokes line up along the pixel grid and the diagonals as well as along the text
+        # (only when they are many: a profile of a few points is sharp by chance, as in noise)
         big = parts[:, 3] >= 0.5 * hc
-        if int(np.count_nonzero(big)) >= _EMPTY_TEXT:
+        if int(np.count_nonzero(big)) >= max(_MANY_PARTS, parts.shape[0] // 3):
             cx, bottom, cy = cx[big], bottom[big], cy[big]
         scores = _profile_scores(cx, cy, coarse, bin_width)
         best = float(coarse[int(np.argmax(scores))])
