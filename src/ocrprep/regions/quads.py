@@ -2,16 +2,23 @@
 
 The paper region that :mod:`ocrprep.regions.document` grows by colour gives hypothesis quads; a
 shadow across the paper can cut one short, a blob of similar colour touching the paper can make
-one too big. :func:`search_quads` tries, for each side of each hypothesis, the side itself and the
-long straight edges of the image (Hough lines on the edges outside the text) of a similar
-direction, and scores every combination of four sides (all at once, vectorised) by
+one too big. :func:`search_quads` scores a quad by
 
-* **edge support**: along each side, the colour difference between just outside and just inside
-  (a paper edge is sharp and runs the whole side; a soft shadow or a texture does not);
-* **text kept**: the share of the ink seed (dense text) that lies outside the quad is a penalty,
-  a quad that cuts text is wrong whatever its edges;
+* **edge support**: along each side, the colour difference across it (from the colour structure
+  tensor); a paper edge is sharp and runs the whole side, a soft shadow or a texture does not;
+* **text kept**: the share of the dense text outside the quad is a penalty: a quad that cuts
+  text is wrong whatever its edges;
+* **paper inside, not outside**: with a paper-likeness map, the share of paper in a band just
+  inside each side minus the share just outside (a pen beside the paper, a line printed inside
+  it or the border of a shadow are not the paper's edge);
 * **size**: a little bonus for the larger quad, so the outer edge of a dark scanner border wins
   over the inner one.
+
+A hypothesis whose every side is already sharp, paper-bounded and keeps the text is returned as
+it is (most photos). Otherwise each side that is not gets options: lines swept over shifts (from
+most of the way in to 1.5 sizes out) and tilts (+-8 degrees) ranked by their own edge support,
+and the nearest Hough lines of the edges outside the text; every combination of four options is
+scored at once (vectorised), and the search repeats around the winner.
 
 All coordinates here are those of the reduced working image.
 """
