@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from ocrprep.enhance.binarize import binarize, threshold_otsu, threshold_sauvola
 from ocrprep.enhance.contrast import Levels, estimate_levels, invert, is_inverted, stretch_contrast
-from ocrprep.enhance.denoise import denoise, estimate_noise
+from ocrprep.enhance.denoise import deblock, denoise, estimate_noise
 from ocrprep.enhance.geometry import (
     estimate_borders,
     estimate_text_height,
@@ -42,6 +42,7 @@ __all__ = [
     "Thresholds",
     "auto_enhance",
     "binarize",
+    "deblock",
     "denoise",
     "deskew",
     "detect_orientation",
