@@ -359,7 +359,7 @@ def _sweep_side(field: Evidence, sides: np.ndarray, i: int, centre: np.ndarray, 
     offset = cand[:, 1] - (np.cos(cand[:, 0]) * centre[0] + np.sin(cand[:, 0]) * centre[1])
     chosen: list[np.ndarray] = []
     for k in np.argsort(-score):
-        if len(chosen) >= keep or score[k] < 0.3:
+        if len(chosen) >= keep or score[k] < 0.15:
             break
         if all(abs(offset[k] - (c[1] - np.cos(c[0]) * centre[0] - np.sin(c[0]) * centre[1])) > 3.0 for c in chosen):
             chosen.append(cand[k])
