@@ -8,7 +8,7 @@ from ocrprep.regions.synth import compose_photo, make_background
 
 
 def test_finds_the_receipt_in_most_composed_photos(receipts):
-    # The benchmark measures about 90% of photos at IoU >= 0.9; here 8 photos, at most one miss.
+    # The benchmark measures about 98% of photos at IoU >= 0.9; here 8 photos, at most one miss.
     names = sorted(receipts)
     ious = []
     for seed in range(8):
@@ -17,8 +17,8 @@ def test_finds_the_receipt_in_most_composed_photos(receipts):
         if quad is not None:
             assert quad.shape == (4, 2) and quad.dtype == np.float32
         ious.append(quad_iou(quad, truth) if quad is not None else 0.0)
-    assert sum(iou >= 0.85 for iou in ious) >= 7, ious
-    assert np.median(ious) >= 0.95, ious
+    assert sum(iou >= 0.9 for iou in ious) >= 7, ious
+    assert np.median(ious) >= 0.97, ious
 
 
 def test_corners_are_ordered_top_left_clockwise(receipts):
