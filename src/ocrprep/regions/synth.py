@@ -193,6 +193,19 @@ def project_document(
     raise ValueError(f"cannot place a {size} document in a {shape} photo; lower fill")
 
 
+def _shrink_to(document: np.ndarray, quad: np.ndarray) -> np.ndarray:
+    """``document`` area-averaged down to the largest scale its sides have in ``quad`` (or as is)."""
+    dh, dw = document.shape[:2]
+    q = np.asarray(quad, np.float64)
+    across = max(np.hypot(*(q[1] - q[0])), np.hypot(*(q[2] - q[3]))) / dw
+    down = max(np.hypot(*(q[3] - q[0])), np.hypot(*(q[2] - q[1]))) / dh
+    scale = max(across, down)
+    if scale >= 1.0:
+        return document
+    size = (max(1, round(dw * scale)), max(1, round(dh * scale)))
+    return cv2.resize(document, size, interpolation=cv2.INTER_AREA)
+
+
 def compose_photo(
     document: np.ndarray,
     seed: int,
@@ -202,6 +215,7 @@ def compose_photo(
     fill: tuple[float, float] = (0.35, 0.8),
     max_tilt: float = 30.0,
     max_roll: float = 25.0,
+    antialias: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
     """A seeded phone photo of ``document`` and the document's true quad in it.
 
@@ -217,6 +231,10 @@ def compose_photo(
         A name from :data:`BACKGROUNDS`; random (with a possible table edge) by default.
     fill, max_tilt, max_roll
         Passed to :func:`project_document`.
+    antialias : bool
+        Area-average a document that the photo shrinks before warping it, as a camera's pixels
+        do (default). False reproduces the compositions made before this was fixed, where a
+        large scan shrunk several times came out aliased (text broken into dots).
 
     Returns
     -------
@@ -237,10 +255,15 @@ def compose_photo(
         document.shape[:2], shape, int(rng.integers(2**31)), fill=fill, max_tilt=max_tilt, max_roll=max_roll
     )
     photo = make_background(shape, int(rng.integers(2**31)), background).astype(np.float32)
+    if antialias:
+        # A camera integrates the light over each pixel; warpPerspective samples points (it
+        # treats INTER_AREA as bilinear), which aliases a document shrunk several times. Shrink
+        # it first by area averaging to the largest scale it has in the photo (no random draw).
+        document = _shrink_to(document, quad)
     dh, dw = document.shape[:2]
     src = np.array([[0, 0], [dw, 0], [dw, dh], [0, dh]], np.float32)
     matrix = cv2.getPerspectiveTransform(src, quad)
-    warped = cv2.warpPerspective(document, matrix, (w, h), flags=cv2.INTER_AREA if dh > h else cv2.INTER_LINEAR)
+    warped = cv2.warpPerspective(document, matrix, (w, h), flags=cv2.INTER_LINEAR)
     alpha = np.zeros((h, w), np.float32)
     cv2.fillPoly(alpha, [np.round(quad * 16).astype(np.int32)], 1.0, cv2.LINE_AA, shift=4)
     # A soft drop shadow under the paper.
