@@ -25,20 +25,36 @@ class Levels:
         return self.paper - self.ink
 
 
-def estimate_levels(image: np.ndarray | Views) -> Levels:
+def estimate_levels(image: np.ndarray | Views, *, text_ink: bool = False) -> Levels:
     """Ink level (darkest text, the 0.5th percentile) and paper level (median of the non-text).
+
+    Parameters
+    ----------
+    image : ndarray, (H, W) or (H, W, 3), uint8, or Views
+    text_ink : bool
+        Take the ink level from the text strokes only (the 5th percentile of the pixels of the
+        ink mask, which leaves out wide dark areas): a black scanner strip or a photo then does
+        not stand in for the ink of a faint print.
 
     Examples
     --------
     >>> page = np.full((80, 80), 220, np.uint8); page[10:70:8, 5:75] = 40
     >>> lv = estimate_levels(page); (round(lv.ink), round(lv.paper))
     (40, 220)
+    >>> page[:, :20] = 0  # a black strip along the edge
+    >>> round(estimate_levels(page).ink), round(estimate_levels(page, text_ink=True).ink)
+    (0, 40)
     """
     v = views(image)
     small, _ = v.at(1000)
     mask, _ = v.mask(1000, 15)
     paper = float(np.median(small[~mask])) if (~mask).any() else float(np.median(small))
-    ink = float(np.percentile(small[::2, ::2], 0.5)) if mask.sum() > 20 else paper
+    if mask.sum() <= 20:
+        ink = paper
+    elif text_ink:
+        ink = float(np.percentile(small[mask], 5))
+    else:
+        ink = float(np.percentile(small[::2, ::2], 0.5))
     return Levels(ink=min(ink, paper), paper=paper)
 
 

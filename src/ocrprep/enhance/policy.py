@@ -291,13 +291,17 @@ def _recover_ink(image: np.ndarray, m: dict[str, float], th: Thresholds) -> tupl
     """
     ops = [Operation("gray")]
     work = as_gray(image)
-    if m["paper"] < th.min_paper:
+    dim = m["paper"] < th.min_paper
+    if dim:
         strength = float(np.clip(th.deblock_share * m["contrast"], 8.0, 40.0))
         work = deblock(work, strength)
         ops.append(Operation("deblock", {"strength": strength}))
     work = normalize_illumination(work, estimate_background(work), target=255)
     ops.append(Operation("illumination", {"unevenness": m["unevenness"]}))
-    levels = estimate_levels(work)
+    # On a dim page a black scanner strip or photo is as dark as the ink: take the ink level from
+    # the strokes. A faint page's darkest pixels are its ink (the faint strokes themselves are
+    # too broken up for the stroke mask to measure their level well).
+    levels = estimate_levels(work, text_ink=dim)
     work = stretch_contrast(work, levels, gamma=th.ink_gamma)
     ops.append(Operation("contrast", {"ink": levels.ink, "paper": levels.paper, "gamma": th.ink_gamma}))
     return like_input(work, image), ops
