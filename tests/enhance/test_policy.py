@@ -82,6 +82,21 @@ def test_a_dim_jpeg_page_is_deblocked_before_its_stretch() -> None:
     assert result.after.score > result.before.score
 
 
+def test_a_black_strip_does_not_stand_in_for_the_ink_of_a_dim_page() -> None:
+    dim = degrade(receipt("042"), "dim_jpeg", 0.7, seed=2)
+    plain = auto_enhance(dim)
+    strip = dim.copy()
+    strip[:, :40] = 0  # a scanner's black edge, wider than any stroke
+    result = auto_enhance(strip)
+
+    def ink(r: EnhanceResult) -> float:
+        return float(next(op for op in r.operations if op.name == "contrast").params["ink"])
+
+    assert ink(plain) > 5  # the strokes of the dim print are lighter than black
+    # the page's darkest pixels are now the strip's (0), yet the ink level stays near the strokes'
+    assert ink(result) >= 0.6 * ink(plain)
+
+
 def _grumpy():
     """An assessor that scores the first image it sees as is and every later one as hopeless."""
     from dataclasses import replace
