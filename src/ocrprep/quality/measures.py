@@ -73,6 +73,7 @@ _EMPTY_TEXT = 12  # fewer glyphs than this: no text to judge
 _SHARP_PIXELS = 60_000  # pixels of text examined for edge sharpness
 _MAX_NOISE_FOR_CUTS = 0.05  # noise/contrast above which sliced characters cannot be told from specks
 _MIN_LINES = 3.3  # line-profile strength below which no line angle is reported
+_AXIS_ALIGNED = 2.0  # degrees of text-line tilt within which the text box has no empty corners
 _MANY_PARTS = 80  # character-sized parts enough for a line profile of their own
 _FEW_GLYPHS = 40  # fewer characters than this at the usual ink threshold: look for faint print
 _FAINT_DEPTH = 10  # grey levels: faint print reaches this deep below the paper, grain does not
@@ -139,11 +140,11 @@ class _Measurer:
         self.out["glyph_height"] = self.hc * self.to_source
         self._text_area()
         self._sharpness()
+        self._lines()
         self._grid()
         self._levels()
         if self.out["noise_ratio"] <= _MAX_NOISE_FOR_CUTS:
             self._cutoff()
-        self._lines()
         return self.out
 
     # -- ink and glyphs ------------------------------------------------------------------
@@ -310,7 +311,11 @@ class _Measurer:
         right = np.maximum.accumulate(ink[:, ::-1], axis=1)[:, ::-1]
         up = np.maximum.accumulate(ink, axis=0)
         down = np.maximum.accumulate(ink[::-1], axis=0)[::-1]
-        enclosed = (left & right) | (up & down) | ((left | right) & (up | down))
+        enclosed = (left & right) | (up & down)
+        if abs(self.out["skew"]) <= _AXIS_ALIGNED and self.out["vertical"] < 1.0:
+            # upright text: a spot across a corner of the text is bounded on two adjacent sides
+            # (a tilted page has empty corners in its text box, so only there)
+            enclosed |= (left | right) & (up | down)
         free = (bright & self.inside & enclosed).view(np.uint8)
         if not free.any():
             return
