@@ -10,7 +10,7 @@ Two questions, answered by two cheap cues:
 2. *Up or down?* A few text-line crops are cut at full resolution straight from the input, levelled,
    and shown to PaddleOCR's 0°/180° text-line classifier (``ch_ppocr_mobile_v2.0_cls_mobile.onnx``,
    shipped in the ``rapidocr`` wheel, run offline with onnxruntime on one thread); their log-odds are
-   summed.
+   summed, the two inkiest lines first and the others only when those two do not settle it.
 """
 
 from __future__ import annotations
