@@ -300,7 +300,7 @@ def section_speed(files: list[Path], repeats: int) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "sroie")
-    parser.add_argument("--limit", type=int, default=5, help="receipts for the OCR section")
+    parser.add_argument("--limit", type=int, default=10, help="receipts for the OCR section")
     parser.add_argument("--geo-limit", type=int, default=40, help="receipts for skew and orientation")
     parser.add_argument("--engines", default="rapidocr,tesseract")
     parser.add_argument("--sections", default="ocr,skew,orientation,speed")
