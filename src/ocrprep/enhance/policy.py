@@ -279,7 +279,9 @@ def _plan_and_apply(
     return out, ops
 
 
-def _recover_ink(image: np.ndarray, m: dict[str, float], th: Thresholds) -> tuple[np.ndarray, list[Operation]]:
+def _recover_ink(
+    image: np.ndarray, m: dict[str, float], th: Thresholds
+) -> tuple[np.ndarray, list[Operation]]:
     """Faint or dim print: grey, deblocked when dim, paper evened out, ink stretched to black.
 
     Faded print loses its colour along with its contrast and OCR reads grey, so the ink is
