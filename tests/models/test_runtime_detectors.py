@@ -192,3 +192,21 @@ def test_a_loaded_detector_answers_like_the_trained_one_without_importing_lightg
     trained = DetectorModel(booster, loaded.classes, loaded.thresholds, loaded.meta)
     assert answer["found"] == detect_regions(page, trained) == detect_regions(page, loaded)
     assert answer["found"], "the stamp was not found"
+
+
+def test_process_finds_a_detector_in_the_registry_of_its_own_settings(
+    settings: Settings, tiny_detector_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server or library caller passes settings; the extract step must not read the environment's."""
+    from ocrprep import process
+
+    _register(settings, tiny_detector_dir)
+    monkeypatch.setenv("OCRPREP_HOME", str(tmp_path / "another-home"))  # load_settings() looks here
+    monkeypatch.delenv("OCRPREP_DATABASE_URL", raising=False)
+    page, _ = stamp_page(7)
+    source = tmp_path / "page.png"
+    cv2.imwrite(str(source), cv2.cvtColor(page, cv2.COLOR_RGB2BGR))
+    result = process(str(source), settings.with_overrides(**{"storage.roots": [str(tmp_path)]}),
+                     steps=["extract"], extract_mode="regions", regions_model="stamps:1",
+                     output=str(tmp_path / "out"))
+    assert result.steps[0].params["model"] == "stamps:1"

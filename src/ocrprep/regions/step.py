@@ -129,7 +129,7 @@ def run(ctx: Context) -> None:
         raise MalformedRequest("extract in regions mode needs a detector: set process.regions_model")
     from ocrprep.regions.detector import load_detector
 
-    model = load_detector(reference)
+    model = load_detector(reference, settings=ctx.settings)
     crops, found = extract_regions(ctx.image, model, options.min_confidence)
     ctx.outputs.extend(crops)
     if crops:
