@@ -168,7 +168,9 @@ def test_photo_is_flattened_by_extract_and_the_document_is_judged(
     from ocrprep.regions.synth import compose_photo
 
     receipt = imageio.decode_image((RECEIPTS / "003.jpg").read_bytes())
-    photo, quad = compose_photo(receipt, seed=5)
+    # A 4-MP phone photo: at the composer's default 1.9 MP this small receipt's print is soft
+    # enough after flattening to sit on the blur limit (the regions benchmark measures that loss).
+    photo, quad = compose_photo(receipt, seed=5, shape=(2400, 1800))
     path = tmp_path / "photo.jpg"
     path.write_bytes(imageio.encode_image(photo, "jpeg"))
     result = process(str(path), settings, steps=("validate", "extract"))
