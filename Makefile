@@ -7,7 +7,7 @@ SHARED ?= ../shared/data/sroie
 PYTEST_ARGS ?=
 
 .PHONY: venv demo test test-fast model system-deps bench bench-quality bench-train bench-enhance \
-        bench-regions bench-serve clean
+        bench-regions bench-regions-phone bench-serve clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +56,11 @@ bench-enhance: venv
 
 bench-regions: venv
 	$(BIN)/python bench/bench_regions.py --data $(SHARED)
+
+## The OCR section of bench-regions on 8 photos composed at a phone-like 12 MP (beside the 1.9-MP one).
+bench-regions-phone: venv
+	$(BIN)/python bench/bench_regions.py --data $(SHARED) --limit 8 --ocr-limit 0 --phone-ocr 8 --detector-train 0 \
+		--out bench/results/regions_phone.txt
 
 bench-serve: venv
 	$(BIN)/python bench/bench_serve.py
