@@ -7,7 +7,7 @@ import pytest
 
 from _pages import receipt
 from ocrprep.degrade import degrade
-from ocrprep.enhance import EnhanceResult, Operation, auto_enhance, estimate_levels, estimate_skew
+from ocrprep.enhance import EnhanceResult, Operation, Thresholds, auto_enhance, estimate_levels, estimate_skew
 from ocrprep.errors import MalformedRequest
 from ocrprep.quality import assess
 
@@ -69,6 +69,22 @@ def test_faint_print_is_recovered_in_grey_with_a_linear_stretch() -> None:
     # the ink comes back near the original's contrast (the faint copy kept about a fifth of it)
     assert estimate_levels(result.image).contrast > 0.8 * estimate_levels(image).contrast
     assert result.after.score > result.before.score
+
+
+def test_faint_path_chooses_the_path_of_faint_pages_only() -> None:
+    faint = degrade(receipt("150"), "faint", "severe", seed=3)
+    colour = auto_enhance(faint, thresholds=Thresholds(faint_path="colour"))
+    names = _names(colour)
+    assert "gray" not in names and "illumination" in names
+    assert colour.operations[names.index("contrast")].params["gamma"] == Thresholds().faint_gamma
+    assert not np.array_equal(colour.image[:, :, 0], colour.image[:, :, 2])  # colour kept
+    grey = auto_enhance(faint, thresholds=Thresholds(faint_path="grey"))
+    assert "gray" in _names(grey)
+    # a dim page takes the grey recovery whichever path faint pages take
+    dim = degrade(receipt("042"), "dim_jpeg", 0.7, seed=2)
+    assert "deblock" in _names(auto_enhance(dim, thresholds=Thresholds(faint_path="colour")))
+    with pytest.raises(MalformedRequest):
+        Thresholds(faint_path="sepia")  # type: ignore[arg-type]
 
 
 def test_a_dim_jpeg_page_is_deblocked_before_its_stretch() -> None:

@@ -111,7 +111,9 @@ class Thresholds:
 
     ``ink_gamma``, ``deblock_share`` and ``rebuilt_text_height`` belong to the grey ink recovery
     of faint or dim pages; they were chosen by OCR F1 (RapidOCR and Tesseract) on 12 receipts
-    kept apart from those of ``bench/bench_enhance.py``.
+    kept apart from those of ``bench/bench_enhance.py``. ``faint_path`` says which path an evenly
+    lit faint page (paper not dim) takes: ``"grey"`` (the ink recovery) or ``"colour"`` (the
+    illumination and gamma ``faint_gamma`` stretch of shadowed pages); dim pages always go grey.
     """
 
     skew_degrees: float = 1.0
@@ -131,6 +133,11 @@ class Thresholds:
     max_upscale: float = 2.0
     max_pixels: int = 40_000_000
     border_fraction: float = 0.01
+    faint_path: Literal["grey", "colour"] = "grey"
+
+    def __post_init__(self) -> None:
+        if self.faint_path not in ("grey", "colour"):
+            raise MalformedRequest(f"unknown faint_path {self.faint_path!r}; use grey or colour")
 
 
 def measure(image: np.ndarray) -> dict[str, float]:
@@ -245,7 +252,8 @@ def _plan_and_apply(
     faint = _defect(report, "faint") >= 0.5 or m["contrast"] < th.min_contrast
     shadow = m["unevenness"] >= th.unevenness
     rebuilt = False
-    if not shadow and (m["paper"] < th.min_paper or m["contrast"] < th.min_contrast):
+    grey_faint = th.faint_path == "grey" and m["contrast"] < th.min_contrast
+    if not shadow and (m["paper"] < th.min_paper or grey_faint):
         # evenly lit but faint or dim: the ink itself must be recovered
         out, done = _recover_ink(out, m, th)
         ops += done

@@ -1,0 +1,110 @@
+"""Which contrast path recovers an evenly lit very faint page better: grey or colour?
+
+Run: ``.venv/bin/python bench/faint_check.py [--ids 188-207] [--limit N]``.
+
+Fresh receipts, in neither the OCR set of ``bench/bench_enhance.py`` (``pick(files, 5)`` and
+``pick(files, 10)``: sorted indices 0, 23, 46, ..., 208) nor next to it: by default the sorted
+indices 188-207 of the 209 SROIE scans. Each is degraded with the bench's own ``very faint``
+kind and seed rule (``bench_enhance.KINDS``, seed 2024), then read by RapidOCR and Tesseract:
+the clean scan, the degraded one, ``auto_enhance`` with ``Thresholds(faint_path="grey")`` and
+with ``Thresholds(faint_path="colour")``. F1 is the bench's bag-of-words F1 against ``box/``;
+recovery is (enhanced - degraded) / (clean - degraded) from the per-engine means.
+The table goes to stdout and ``bench/results/faint_check.txt``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_enhance as be  # noqa: E402  (sets one thread per library on import)
+
+from ocrprep.degrade import degrade_with_params  # noqa: E402
+from ocrprep.enhance import auto_enhance  # noqa: E402
+from ocrprep.enhance.policy import Thresholds  # noqa: E402
+from ocrprep.ocr import RapidOcrEngine, TesseractEngine, read_box_transcripts  # noqa: E402
+
+LABEL = "very faint"
+VARIANTS = ("clean", "degraded", "grey", "colour")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", type=Path, default=be.ROOT.parent / "shared" / "data" / "sroie")
+    parser.add_argument("--ids", default="188-207", help="sorted indices, as FIRST-LAST")
+    parser.add_argument("--limit", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=2024)
+    parser.add_argument("--out", type=Path, default=be.ROOT / "bench" / "results" / "faint_check.txt")
+    args = parser.parse_args(argv)
+    data = args.data.resolve()
+    files = sorted((data / "img").glob("*.jpg"))
+    first, last = (int(v) for v in args.ids.split("-"))
+    chosen = files[first:last + 1]
+    if args.limit:
+        chosen = chosen[: args.limit]
+    held = {f.stem for f in be.pick(files, 10) + be.pick(files, 5)}
+    if held & {f.stem for f in chosen}:
+        raise SystemExit(f"overlap with the bench's OCR set: {sorted(held & {f.stem for f in chosen})}")
+    k = next(i for i, (label, *_) in enumerate(be.KINDS) if label == LABEL)
+    _, kind, severity, params = be.KINDS[k]
+    engines = [RapidOcrEngine(threads=1), TesseractEngine()]
+    paths = {"grey": Thresholds(faint_path="grey"), "colour": Thresholds(faint_path="colour")}
+    f1 = {e.name: {v: [] for v in VARIANTS} for e in engines}
+    ops_seen: dict[str, list[str]] = {"grey": [], "colour": []}
+    rows = []
+    cpu0 = time.process_time()
+    for n, path in enumerate(chosen):
+        t0 = time.perf_counter()
+        image = be.load(path)
+        truth = read_box_transcripts(data / "box" / f"{path.stem}.csv")
+        rng = np.random.default_rng([args.seed, int(path.stem), k])  # the bench's seed rule
+        degraded, _ = degrade_with_params(image, kind, severity, seed=int(rng.integers(2**31)), **params(rng))
+        results = {name: auto_enhance(degraded, thresholds=th) for name, th in paths.items()}
+        for name, res in results.items():
+            ops_seen[name].append(" ".join(op.name for op in res.operations) if res.changed else "(kept input)")
+        row = [path.stem]
+        for e in engines:
+            got = {"clean": be.ocr_f1(e, image, truth), "degraded": be.ocr_f1(e, degraded, truth)}
+            for name, res in results.items():
+                got[name] = be.ocr_f1(e, res.image, truth) if res.changed else got["degraded"]
+            for v in VARIANTS:
+                f1[e.name][v].append(got[v])
+            row += [got[v] for v in VARIANTS]
+        rows.append(row)
+        print(f"  {n + 1}/{len(chosen)} {path.stem} {time.perf_counter() - t0:.0f}s "
+              + " ".join(f"{x:.2f}" for x in row[1:]), file=sys.stderr, flush=True)
+    lines = [f"# faint_check: grey vs colour path on '{LABEL}' ({kind}, {severity}), seed {args.seed}",
+             f"receipts ({len(chosen)}, sorted indices {first}-{first + len(chosen) - 1}): "
+             + " ".join(r[0] for r in rows), ""]
+    for e in engines:
+        mean = {v: float(np.mean(f1[e.name][v])) for v in VARIANTS}
+        gap = mean["clean"] - mean["degraded"]
+        rec = {p: (mean[p] - mean["degraded"]) / gap if gap > 0 else float("nan") for p in paths}
+        better = {p: sum(g > d for g, d in zip(f1[e.name][p], f1[e.name][q], strict=True))
+                  for p, q in (("grey", "colour"), ("colour", "grey"))}
+        lines.append(f"{e.name}: clean {mean['clean']:.3f}  degraded {mean['degraded']:.3f}  "
+                     f"grey {mean['grey']:.3f} (recovery {rec['grey']:.2f})  "
+                     f"colour {mean['colour']:.3f} (recovery {rec['colour']:.2f})  "
+                     f"receipts better: grey {better['grey']}, colour {better['colour']}")
+    lines += ["", "per receipt (rapidocr clean/degr/grey/colour | tesseract clean/degr/grey/colour):"]
+    for r in rows:
+        lines.append(f"  {r[0]}  " + " ".join(f"{x:.2f}" for x in r[1:5]) + " | "
+                     + " ".join(f"{x:.2f}" for x in r[5:9]))
+    lines += ["", "operations (grey | colour):"]
+    for r, g, c in zip(rows, ops_seen["grey"], ops_seen["colour"], strict=True):
+        lines.append(f"  {r[0]}  {g} | {c}")
+    lines.append(f"\nCPU time {time.process_time() - cpu0:.0f} s (this process; tesseract runs apart)")
+    text = "\n".join(lines)
+    print(text)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
