@@ -234,9 +234,10 @@ def _plan_and_apply(
         degrees = int(m["orientation"])
         out = np.ascontiguousarray(np.rot90(out, -(degrees // 90) % 4))
         ops.append(Operation("orientation", {"degrees": degrees, "confidence": m["orientation_confidence"]}))
-        skew = measure_skew(out)
+        turned = Views(out)  # converted and shrunk once for both estimates
+        skew = measure_skew(turned)
         m = {**m, "skew": skew.angle, "skew_confidence": skew.confidence,
-             "text_height": estimate_text_height(out)}
+             "text_height": estimate_text_height(turned)}
     skewed = _defect(report, "skewed") >= 0.5
     floor = NOISE_FLOOR if (skewed or always) else th.skew_degrees
     if abs(m["skew"]) >= floor and m["skew_confidence"] >= MIN_CONFIDENCE:
