@@ -197,7 +197,9 @@ def test_label_review_box_and_train(browser: Any, server_factory: Any, tmp_path:
     from ocrprep.degrade import degrade
 
     skewed = tmp_path / "skewed.jpg"
-    page = imageio.decode_image((tmp_path / "receipts" / "r00.jpg").read_bytes())
+    # r04 (SROIE 009) has edge sharpness 0.39 at this size; r00 sits at 0.32, so close to the 0.30
+    # blur limit that a rotation's resampling phase decides whether its deskewed copy passes.
+    page = imageio.decode_image((tmp_path / "receipts" / "r04.jpg").read_bytes())
     skewed.write_bytes(imageio.encode_image(degrade(page, "skew", "mild", seed=1), "jpeg"))
     fixed = server.client.post("/v1/process", headers=admin, json={
         "uri": str(skewed), "steps": ["validate", "enhance"], "decision": "measurements"})
