@@ -59,7 +59,7 @@ def test_a_shadowed_receipt_is_evened_out_and_assesses_better() -> None:
 def test_faint_print_is_recovered_in_grey_with_a_linear_stretch() -> None:
     image = receipt("150")
     faint = degrade(image, "faint", "severe", seed=3)
-    result = auto_enhance(faint)
+    result = auto_enhance(faint, thresholds=Thresholds(faint_path="grey"))
     names = _names(result)
     assert names[names.index("gray"):][:3] == ["gray", "illumination", "contrast"]
     assert result.operations[names.index("contrast")].params["gamma"] == 1.0
@@ -72,8 +72,12 @@ def test_faint_print_is_recovered_in_grey_with_a_linear_stretch() -> None:
 
 
 def test_faint_path_chooses_the_path_of_faint_pages_only() -> None:
-    faint = degrade(receipt("150"), "faint", "severe", seed=3)
-    colour = auto_enhance(faint, thresholds=Thresholds(faint_path="colour"))
+    image = receipt("150")
+    faint = degrade(image, "faint", "severe", seed=3)
+    colour = auto_enhance(faint)  # the default path of an evenly lit faint page
+    assert colour.operations == auto_enhance(faint, thresholds=Thresholds(faint_path="colour")).operations
+    assert estimate_levels(colour.image).contrast > 0.8 * estimate_levels(image).contrast
+    assert colour.after.score > colour.before.score
     names = _names(colour)
     assert "gray" not in names and "illumination" in names
     assert colour.operations[names.index("contrast")].params["gamma"] == Thresholds().faint_gamma
