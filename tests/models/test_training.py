@@ -187,3 +187,33 @@ def test_tree_evaluator_refuses_other_files(tmp_path: Path) -> None:
     (tmp_path / "m.txt").write_text("not a model")
     with pytest.raises(ModelError):
         load_lightgbm_text(tmp_path / "m.txt")
+
+
+def test_cross_validated_thresholds_ignore_the_test_split_and_meet_the_recall_floor(
+    tiny_dataset: Dataset, tmp_path: Path
+) -> None:
+    from dataclasses import replace
+
+    params = replace(TINY_PARAMS, threshold_folds=3, min_recall=(("good", 1.0),))
+    train, test = split_dataset(tiny_dataset, seed=1)
+    result = train_model(train, tmp_path / "m", params=params, test=test)
+    chosen = result.meta["threshold_selection"]
+    assert chosen["folds"] == 3
+    assert chosen["oof_top_label_recall"]["good"] == 1.0
+    assert chosen["thresholds"]["good"] <= chosen["f1_thresholds"]["good"]
+    assert result.meta["thresholds"] == chosen["thresholds"]
+    assert chosen["thresholds"]["bad"] == pytest.approx(100 - chosen["thresholds"]["good"], abs=1e-3)
+    # the thresholds come from the training split only: another test split leaves them alone
+    other = Dataset(tuple(next(i for i in test.items if i.label == label) for label in ("bad", "good")))
+    again = train_model(train, tmp_path / "n", params=params, test=other)
+    assert again.meta["thresholds"] == result.meta["thresholds"]
+    assert again.evaluation["num_test_images"] == 2
+
+
+def test_threshold_selection_parameters_are_checked() -> None:
+    with pytest.raises(MalformedRequest):
+        TrainingParams(threshold_folds=1)
+    with pytest.raises(MalformedRequest):
+        TrainingParams(min_recall=(("good", 0.99),))
+    with pytest.raises(MalformedRequest):
+        TrainingParams(threshold_folds=3, min_recall=(("good", 1.5),))

@@ -74,6 +74,15 @@ class TrainingParams:
     test_fraction: float = 0.2
     num_threads: int = 2
     workers: int = 2
+    #: 0: each label's threshold maximises its F1 on the test split (the managed service's
+    #: convention). k >= 2: thresholds are chosen on the training split alone, from out-of-fold
+    #: probabilities of a k-fold cross-validation grouped by source image; the test split then
+    #: only measures.
+    threshold_folds: int = 0
+    #: ``(label, recall)`` floors for the cross-validated thresholds: the label's threshold is
+    #: lowered, if need be, until that share of its out-of-fold training images is detected as
+    #: the top label (with two labels the other label's threshold becomes ``1 - threshold``).
+    min_recall: tuple[tuple[str, float], ...] = ()
 
     def __post_init__(self) -> None:
         if self.feature_set not in FEATURE_SETS:
@@ -84,6 +93,12 @@ class TrainingParams:
             raise MalformedRequest("num_boost_round, num_threads and workers must be >= 1, num_leaves >= 2")
         if not 0 < self.test_fraction < 1:
             raise MalformedRequest(f"test_fraction must be in (0, 1), got {self.test_fraction}")
+        if self.threshold_folds == 1 or self.threshold_folds < 0:
+            raise MalformedRequest(f"threshold_folds must be 0 or >= 2, got {self.threshold_folds}")
+        if self.min_recall and not self.threshold_folds:
+            raise MalformedRequest("min_recall needs threshold_folds >= 2 (thresholds chosen on training data)")
+        if any(not 0 < r <= 1 for _, r in self.min_recall):
+            raise MalformedRequest(f"min_recall values must be in (0, 1], got {self.min_recall}")
 
 
 @dataclass(frozen=True)
@@ -268,6 +283,83 @@ def predict_proba(booster: lightgbm.Booster, features: np.ndarray, num_classes: 
     return raw.reshape(-1, num_classes)
 
 
+def _recall_floor(scores: np.ndarray, positive: np.ndarray, recall: float) -> float:
+    """The highest threshold detecting at least ``recall`` of the positives, mid-gap below."""
+    pos = np.sort(scores[positive])
+    misses = int(np.floor((1 - recall) * len(pos) + 1e-9))
+    cut = float(pos[min(misses, len(pos) - 1)])
+    lower = scores[scores < cut]
+    return (cut + float(lower.max())) / 2 if lower.size else cut
+
+
+def cross_validated_thresholds(
+    features: np.ndarray, targets: np.ndarray, groups: Sequence[str], labels: Sequence[str],
+    params: TrainingParams,
+) -> tuple[list[float], dict[str, Any]]:
+    """Per-label thresholds (0..1) chosen on training data only, and a record of how.
+
+    The training images are split into ``params.threshold_folds`` folds by group (a source image
+    and all its variants stay in one fold); a booster fitted on the other folds scores each fold.
+    On these out-of-fold probabilities each label's threshold maximises its F1
+    (:func:`~ocrprep.models.evaluation.assumed_threshold`), then is lowered to meet any
+    ``params.min_recall`` floor. With two labels, a floored label's partner gets ``1 - t`` so
+    the top detected label follows the same cut.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.normal(size=(60, len(feature_names("quality-v2")))).astype(np.float32)
+    >>> y = np.r_[np.zeros(30, int), np.ones(30, int)]; x[y == 1, 0] += 3
+    >>> p = TrainingParams(num_boost_round=20, threshold_folds=3, min_recall=(("good", 0.9),))
+    >>> t, info = cross_validated_thresholds(x, y, [str(i % 12) for i in range(60)], ["bad", "good"], p)
+    >>> info["oof_top_label_recall"]["good"] >= 0.9
+    True
+    """
+    from ocrprep.models.evaluation import assumed_threshold
+
+    k = len(labels)
+    unique = sorted(set(groups))
+    order = np.random.default_rng(params.seed).permutation(len(unique))
+    fold_of_group = {unique[g]: i % params.threshold_folds for i, g in enumerate(order)}
+    folds = np.array([fold_of_group[g] for g in groups])
+    oof = np.zeros((len(targets), k))
+    for f in range(params.threshold_folds):
+        held = folds == f
+        if not held.any():
+            continue
+        booster = fit(features[~held], targets[~held], k, params)
+        oof[held] = predict_proba(booster, features[held], k, params.num_threads)
+    thresholds = [assumed_threshold(oof[:, j], targets == j) for j in range(k)]
+    f1_thresholds = list(thresholds)
+    for label, recall in params.min_recall:
+        if label not in labels:
+            raise MalformedRequest(f"min_recall names {label!r}, not a label ({', '.join(labels)})")
+        j = list(labels).index(label)
+        floor = _recall_floor(oof[:, j], targets == j, recall)
+        if floor < thresholds[j]:
+            thresholds[j] = round(floor, 6)
+            if k == 2:
+                thresholds[1 - j] = round(1 - floor, 6)
+    info = {
+        "method": f"{params.threshold_folds}-fold cross-validation on the training split, grouped by source image",
+        "folds": params.threshold_folds,
+        "min_recall": {label: r for label, r in params.min_recall},
+        "f1_thresholds": {labels[j]: round(100 * f1_thresholds[j], 4) for j in range(k)},
+        "thresholds": {labels[j]: round(100 * thresholds[j], 4) for j in range(k)},
+        "oof_top_label_recall": _top_label_recall(oof, targets, labels, thresholds),
+    }
+    return thresholds, info
+
+
+def _top_label_recall(probabilities: np.ndarray, targets: np.ndarray, labels: Sequence[str],
+                      thresholds: Sequence[float]) -> dict[str, float]:
+    """Per label: the share of its images whose top detected label (``detect_labels``) is it."""
+    masked = np.where(probabilities >= np.asarray(thresholds)[None, :], probabilities, -1.0)
+    top = np.where(masked.max(axis=1) >= 0, masked.argmax(axis=1), -1)
+    return {label: round(float((top[targets == j] == j).mean()), 6) if (targets == j).any() else 0.0
+            for j, label in enumerate(labels)}
+
+
 # -- the whole run --------------------------------------------------------------------------------
 
 
@@ -331,13 +423,17 @@ def train_model(
     y_test = np.array([index[item.label] for item in test.items], dtype=np.int64)
     if progress:
         progress("fit", 0, params.num_boost_round)
+    chosen, threshold_info = None, None
+    if params.threshold_folds:
+        groups = [item.group for item in train.items]
+        chosen, threshold_info = cross_validated_thresholds(features[:n_train], y_train, groups, labels, params)
     booster = fit(features[:n_train], y_train, len(labels), params)
     t_fit = time.perf_counter()
     probabilities = predict_proba(booster, features[n_train:], len(labels), params.num_threads)
     shown = [_display(item.ref, display_root) for item in test.items]
     evaluation = evaluate(
         probabilities, y_test, labels, refs=shown,
-        num_training_images=n_train, model_name=name,
+        num_training_images=n_train, model_name=name, thresholds=chosen,
     )
     thresholds = {row["label"]: row["assumed_threshold"] for row in evaluation["label_metrics"]}
     t_eval = time.perf_counter()
@@ -387,6 +483,8 @@ def train_model(
         "git_commit": _git_commit(),
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "timings": timings,
+        "threshold_selection": threshold_info or {
+            "method": "each label's F1-maximising threshold on the test split (the managed service's convention)"},
         **(extra_meta or {}),
     }
     path = write_model_folder(out_dir, booster, labels, thresholds, meta, evaluation)
