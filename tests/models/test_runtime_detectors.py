@@ -47,6 +47,19 @@ def _register(settings: Settings, folder: Path, project: str = "stamps") -> Regi
     return registry
 
 
+def _extract_stamps(settings: Settings, tmp_path: Path, seed: int):
+    """``process`` in regions mode with detector ``stamps:1`` on a seeded stamp page."""
+    from ocrprep import process
+
+    page, truth = stamp_page(seed)
+    source = tmp_path / "page.png"
+    cv2.imwrite(str(source), cv2.cvtColor(page, cv2.COLOR_RGB2BGR))
+    result = process(str(source), settings.with_overrides(**{"storage.roots": [str(tmp_path)]}),
+                     steps=["extract"], extract_mode="regions", regions_model="stamps:1",
+                     output=str(tmp_path / "out"))
+    return result, truth
+
+
 def test_versions_know_their_kind(settings: Settings, tiny_detector_dir: Path, tiny_model_dir: Path) -> None:
     registry = _register(settings, tiny_detector_dir)
     _register(settings, tiny_model_dir, "receipts")
@@ -59,8 +72,6 @@ def test_versions_know_their_kind(settings: Settings, tiny_detector_dir: Path, t
 def test_a_stopped_detector_starts_on_first_use_through_process(
     settings: Settings, home: Path, tiny_detector_dir: Path, tmp_path: Path
 ) -> None:
-    from ocrprep import process
-
     registry = _register(settings, tiny_detector_dir)
     started = start_model(settings, "stamps:1")
     assert isinstance(started, DetectorModel) and started.name == "stamps:1"
@@ -68,12 +79,7 @@ def test_a_stopped_detector_starts_on_first_use_through_process(
     registry.stop("stamps", 1)
     assert registry.get("stamps", 1).status == Status.STOPPED
 
-    page, truth = stamp_page(99)
-    source = tmp_path / "page.png"
-    cv2.imwrite(str(source), cv2.cvtColor(page, cv2.COLOR_RGB2BGR))
-    result = process(str(source), settings.with_overrides(**{"storage.roots": [str(tmp_path)]}),
-                     steps=["extract"], extract_mode="regions", regions_model="stamps:1",
-                     output=str(tmp_path / "out"))
+    result, truth = _extract_stamps(settings, tmp_path, 99)
     assert registry.get("stamps", 1).status == Status.RUNNING  # started on first use
     record = result.steps[0]
     assert record.params["model"] == "stamps:1"
@@ -198,15 +204,8 @@ def test_process_finds_a_detector_in_the_registry_of_its_own_settings(
     settings: Settings, tiny_detector_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A server or library caller passes settings; the extract step must not read the environment's."""
-    from ocrprep import process
-
     _register(settings, tiny_detector_dir)
     monkeypatch.setenv("OCRPREP_HOME", str(tmp_path / "another-home"))  # load_settings() looks here
     monkeypatch.delenv("OCRPREP_DATABASE_URL", raising=False)
-    page, _ = stamp_page(7)
-    source = tmp_path / "page.png"
-    cv2.imwrite(str(source), cv2.cvtColor(page, cv2.COLOR_RGB2BGR))
-    result = process(str(source), settings.with_overrides(**{"storage.roots": [str(tmp_path)]}),
-                     steps=["extract"], extract_mode="regions", regions_model="stamps:1",
-                     output=str(tmp_path / "out"))
+    result, _ = _extract_stamps(settings, tmp_path, 7)
     assert result.steps[0].params["model"] == "stamps:1"
