@@ -59,6 +59,10 @@ def train(
     seed: Annotated[int, typer.Option("--seed", help="Seed of the split and the booster.")] = 0,
     feature_set: Annotated[str, typer.Option("--feature-set", help="quality-v2 (default), quality-v1, or layout-v1 for document types.")] = "quality-v2",
     rounds: Annotated[int, typer.Option("--rounds", help="Boosting rounds.")] = 300,
+    threshold_folds: Annotated[int, typer.Option(
+        "--threshold-folds",
+        help="0: each label's threshold maximises its F1 on the test split (the managed service's "
+             "convention); k >= 2: chosen on the training split by grouped k-fold cross-validation.")] = 0,
     threads: Annotated[int, typer.Option("--threads", help="Processes computing features (the booster fits on one thread).")] = 2,
     as_json: JsonOpt = False,
     config: ConfigOpt = None,
@@ -71,7 +75,8 @@ def train(
     with _errors():
         settings = _settings(config)
         params = TrainingParams(seed=seed, feature_set=feature_set, num_boost_round=rounds,
-                                num_threads=1, workers=threads)
+                                num_threads=1, workers=threads,
+                                threshold_folds=threshold_folds)
         request = TrainRequest(datasets=tuple(datasets), project=project, test_datasets=tuple(test or ()),
                                format=fmt, attribute=attribute, allow_missing=allow_missing, params=params)
 

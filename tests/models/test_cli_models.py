@@ -90,6 +90,11 @@ def test_train_wait_then_evaluate(home: Path, tiny_dataset_dir: Path) -> None:
     code, text = run("evaluate", "tiny:1", str(tiny_dataset_dir), "--json")
     assert code == 0, text
     assert json.loads(text)["num_test_images"] == 36
+    code, text = run("train", str(tiny_dataset_dir), "--project", "tiny", "--wait", "--rounds", "20",
+                     "--threads", "1", "--threshold-folds", "3", "--json")
+    assert code == 0, text
+    meta = json.loads((home / "models" / "tiny" / "2" / "model.json").read_text())
+    assert meta["threshold_selection"]["folds"] == 3  # chosen on the training split, recorded
     code, text = run("train", str(home / "missing"), "--project", "tiny", "--wait")
     assert code == 2 and "no such file or folder" in text
-    assert [v.name for v in Registry.from_settings(Settings(home=home)).list_versions()] == ["tiny:1"]
+    assert [v.name for v in Registry.from_settings(Settings(home=home)).list_versions()] == ["tiny:1", "tiny:2"]
