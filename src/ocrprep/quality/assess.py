@@ -67,6 +67,9 @@ _RULES: dict[str, tuple[_Rule, ...]] = {
 
 # judged even when no text was found
 _WITHOUT_TEXT = ("noisy", "dark", "blank")
+# found as text missing where ink should be: not judged on a faint page, where print too faint for
+# the ink threshold leaves the same ink-free holes (the page is reported as faint instead)
+_NEEDS_VISIBLE_INK = ("glare",)
 
 
 def assess(
@@ -127,7 +130,7 @@ def judge(measurements: dict[str, float], limits: QualityLimits | None = None) -
     >>> m = dict.fromkeys(MEASURES, 0.0) | {"glyph_count": 500, "glyph_height": 20, "sharpness": 0.05,
     ...     "paper": 240, "contrast": 0.6, "margin": 3}
     >>> judge(m).reasons[0]
-    'blurry: edge sharpness 0.05, needs at least 0.30'
+    'blurry: edge sharpness 0.05, needs at least 0.19'
     """
     limits = limits or QualityLimits()
     values = dict(measurements)
@@ -150,6 +153,10 @@ def judge(measurements: dict[str, float], limits: QualityLimits | None = None) -
         defects[name] = round(best, 4)
         if best >= 0.5:
             worded.append((best, words))
+    if defects.get("faint", 0.0) >= 0.5:
+        for name in _NEEDS_VISIBLE_INK:
+            defects[name] = 0.0
+        worded = [(score, words) for score, words in worded if words.split(":")[0] not in _NEEDS_VISIBLE_INK]
     worded.sort(key=lambda item: -item[0])
     blocking = [defects[d] for d in limits.blocking if d in defects]
     worst = max(blocking, default=0.0)
