@@ -56,13 +56,15 @@ def test_a_shadowed_receipt_is_evened_out_and_assesses_better() -> None:
     assert result.image.shape == shadowed.shape
 
 
-def test_faint_print_is_recovered_in_grey_with_a_linear_stretch() -> None:
+def test_faint_print_is_recovered_in_grey_smoothed_then_stretched() -> None:
     image = receipt("150")
     faint = degrade(image, "faint", "severe", seed=3)
-    result = auto_enhance(faint, thresholds=Thresholds(faint_path="grey"))
+    result = auto_enhance(faint)  # the default path of an evenly lit faint page
     names = _names(result)
-    assert names[names.index("gray"):][:3] == ["gray", "illumination", "contrast"]
-    assert result.operations[names.index("contrast")].params["gamma"] == 1.0
+    assert names[names.index("gray"):][:4] == ["gray", "illumination", "smooth", "contrast"]
+    th = Thresholds()
+    small = 0 < result.measurements["text_height"] < th.bold_text_height
+    assert result.operations[names.index("contrast")].params["gamma"] == (1.0 if small else th.faint_ink_gamma)
     assert "deblock" not in names  # nothing to deblock on bright paper
     assert result.image.ndim == faint.ndim and result.image.shape[2] == 3
     assert np.array_equal(result.image[:, :, 0], result.image[:, :, 2])
@@ -71,11 +73,20 @@ def test_faint_print_is_recovered_in_grey_with_a_linear_stretch() -> None:
     assert result.after.score > result.before.score
 
 
+@pytest.mark.parametrize("bold", [5.0, 40.0])
+def test_small_faint_print_is_stretched_linearly(bold: float) -> None:
+    faint = degrade(receipt("150"), "faint", "severe", seed=3)
+    result = auto_enhance(faint, thresholds=Thresholds(bold_text_height=bold))
+    height = result.measurements["text_height"]
+    assert 5.0 < height < 40.0
+    contrast = next(op for op in result.operations if op.name == "contrast")
+    assert contrast.params["gamma"] == (1.0 if height < bold else Thresholds().faint_ink_gamma)
+
+
 def test_faint_path_chooses_the_path_of_faint_pages_only() -> None:
     image = receipt("150")
     faint = degrade(image, "faint", "severe", seed=3)
-    colour = auto_enhance(faint)  # the default path of an evenly lit faint page
-    assert colour.operations == auto_enhance(faint, thresholds=Thresholds(faint_path="colour")).operations
+    colour = auto_enhance(faint, thresholds=Thresholds(faint_path="colour"))
     assert estimate_levels(colour.image).contrast > 0.8 * estimate_levels(image).contrast
     assert colour.after.score > colour.before.score
     names = _names(colour)
@@ -83,7 +94,7 @@ def test_faint_path_chooses_the_path_of_faint_pages_only() -> None:
     assert colour.operations[names.index("contrast")].params["gamma"] == Thresholds().faint_gamma
     assert not np.array_equal(colour.image[:, :, 0], colour.image[:, :, 2])  # colour kept
     grey = auto_enhance(faint, thresholds=Thresholds(faint_path="grey"))
-    assert "gray" in _names(grey)
+    assert "gray" in _names(grey) and grey.operations == auto_enhance(faint).operations
     # a dim page takes the grey recovery whichever path faint pages take
     dim = degrade(receipt("042"), "dim_jpeg", 0.7, seed=2)
     assert "deblock" in _names(auto_enhance(dim, thresholds=Thresholds(faint_path="colour")))

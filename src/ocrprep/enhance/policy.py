@@ -7,12 +7,14 @@ re-assessed: it is kept only when it assesses at least as well as the input.
 
 Two contrast paths. A shadowed page keeps its colour: the background is divided out and the ink
 stretched with a mild gamma (a stronger one, ``Thresholds.faint_gamma``, for faint print). An
-evenly lit faint page takes the same colour path by default (``Thresholds.faint_path``). An evenly
-lit dim page (grey paper) has lost ink, not light: it is recovered in grey with a linear stretch,
-deblocked first, and a page rebuilt this way is enlarged when its text is under
-``Thresholds.rebuilt_text_height`` pixels (Tesseract reads such pages far better at that size).
-The grey recovery of faint pages (``faint_path="grey"``) did not recover better than the colour
-path on 40 fresh receipts (``bench/faint_check.py``, results in ``bench/results/faint_check.txt``).
+evenly lit faint or dim page has lost ink, not light: it is recovered in grey (``_recover_ink``).
+A dim page is deblocked first and stretched linearly; a faint page is smoothed lightly (against
+the posterisation of a stretch of a few dozen grey levels) and stretched with
+``Thresholds.faint_ink_gamma``, linearly when its print is smaller than
+``Thresholds.bold_text_height`` (a gamma closes the counters of small print). A page rebuilt this
+way is enlarged when its text is under ``Thresholds.rebuilt_text_height`` pixels (Tesseract reads
+such pages far better at that size). ``Thresholds(faint_path="colour")`` sends evenly lit faint
+pages down the shadow path instead; ``bench/faint_check.py`` compares the paths on receipts outside the bench's set.
 """
 
 from __future__ import annotations
@@ -113,12 +115,15 @@ class Thresholds:
     """Where the automatic policy draws its lines (defaults tuned on SROIE receipts).
 
     ``ink_gamma``, ``deblock_share`` and ``rebuilt_text_height`` belong to the grey ink recovery
-    of faint or dim pages; they were chosen by OCR F1 (RapidOCR and Tesseract) on 12 receipts
-    kept apart from those of ``bench/bench_enhance.py``. ``faint_path`` says which path an evenly
-    lit faint page (paper not dim) takes: ``"colour"`` (the illumination and gamma ``faint_gamma``
-    stretch of shadowed pages, the default) or ``"grey"`` (the ink recovery of dim pages); dim
-    pages always go grey. Chosen by ``bench/faint_check.py`` on 40 receipts outside the bench's
-    set: mean recovery over RapidOCR and Tesseract 0.92 (colour) vs 0.69 (grey).
+    of dim pages; they were chosen by OCR F1 (RapidOCR and Tesseract) on 12 receipts kept apart
+    from those of ``bench/bench_enhance.py``. ``faint_path`` says which path an evenly lit faint
+    page (paper not dim) takes: ``"grey"`` (the ink recovery, the default: smoothed by
+    ``ink_smooth``, stretched with ``faint_ink_gamma``) or ``"colour"`` (the shadow path's
+    illumination and ``faint_gamma`` stretch); dim pages always go grey. ``bold_text_height``:
+    faint print smaller than this (pixels) is stretched linearly on the grey path. The faint settings were
+    chosen by OCR F1 of both engines on 18 receipts outside the bench's set (sorted indices
+    11, 17, 34, 40, ... (i % 23 in {11, 17})), bench kind ``very faint``: RapidOCR / Tesseract
+    recovery 0.48 / 0.38 against 0.51 / -0.17 (colour path) and 0.41 / 0.25 (grey, linear).
     """
 
     skew_degrees: float = 1.0
@@ -138,7 +143,10 @@ class Thresholds:
     max_upscale: float = 2.0
     max_pixels: int = 40_000_000
     border_fraction: float = 0.01
-    faint_path: Literal["grey", "colour"] = "colour"
+    faint_path: Literal["grey", "colour"] = "grey"
+    faint_ink_gamma: float = 1.5
+    ink_smooth: float = 0.8
+    bold_text_height: float = 12.0
 
     def __post_init__(self) -> None:
         if self.faint_path not in ("grey", "colour"):
@@ -293,6 +301,16 @@ def _plan_and_apply(
     return out, ops
 
 
+def _bold_gamma(gamma: float, text_height: float, th: Thresholds) -> float:
+    """``gamma``, or 1 (a linear stretch) for print smaller than ``th.bold_text_height``.
+
+    A gamma above 1 darkens the mid-tones, which thickens strokes: broken faint strokes join up,
+    but the counters and gaps of small print (1-2 pixels wide) close, and Tesseract then reads
+    blobs (F1 0.7-0.8 fell to 0.1-0.3 on such receipts).
+    """
+    return 1.0 if 0 < text_height < th.bold_text_height else gamma
+
+
 def _recover_ink(
     image: np.ndarray, m: dict[str, float], th: Thresholds
 ) -> tuple[np.ndarray, list[Operation]]:
@@ -301,9 +319,11 @@ def _recover_ink(
     Faded print loses its colour along with its contrast and OCR reads grey, so the ink is
     recovered in grey (the result keeps the input's channels). A dim page is stretched about
     twice, which would amplify its JPEG blocks and grain: an edge-keeping bilateral filter with a
-    strength tied to the ink contrast flattens them first. The stretch is linear (gamma 1): faded
-    print is a linear loss, and darkening the mid-tones turns dust into dark specks that make
-    Tesseract's page layout give up.
+    strength tied to the ink contrast flattens them first, and the stretch is linear (gamma 1):
+    darkening the mid-tones turns dust and blocks into dark specks that make Tesseract's page
+    layout give up. A faint page spans only a few dozen grey levels: a light blur restores the
+    in-between levels the stretch would otherwise leave as coarse steps, and a mild gamma
+    (``faint_ink_gamma``) joins broken strokes, except on small print (``_bold_gamma``).
     """
     ops = [Operation("gray")]
     work = as_gray(image)
@@ -317,9 +337,15 @@ def _recover_ink(
     # On a dim page a black scanner strip or photo is as dark as the ink: take the ink level from
     # the strokes. A faint page's darkest pixels are its ink (the faint strokes themselves are
     # too broken up for the stroke mask to measure their level well).
+    if not dim and th.ink_smooth > 0:
+        # faint print spans a few dozen grey levels: the stretch would leave them as coarse
+        # steps (posterised, ragged strokes); a light blur first gives them back their in-between
+        work = smooth_artifacts(work, th.ink_smooth)
+        ops.append(Operation("smooth", {"sigma": th.ink_smooth}))
     levels = estimate_levels(work, text_ink=dim)
-    work = stretch_contrast(work, levels, gamma=th.ink_gamma)
-    ops.append(Operation("contrast", {"ink": levels.ink, "paper": levels.paper, "gamma": th.ink_gamma}))
+    gamma = th.ink_gamma if dim else _bold_gamma(th.faint_ink_gamma, m["text_height"], th)
+    work = stretch_contrast(work, levels, gamma=gamma)
+    ops.append(Operation("contrast", {"ink": levels.ink, "paper": levels.paper, "gamma": gamma}))
     return like_input(work, image), ops
 
 
