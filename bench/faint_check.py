@@ -1,4 +1,4 @@
-"""Which contrast path recovers an evenly lit very faint page better: grey or colour?
+"""Which contrast path recovers an evenly lit very faint page best: the default, grey or colour?
 
 Run: ``.venv/bin/python bench/faint_check.py [--ids 188-207] [--limit N]``.
 
@@ -6,8 +6,9 @@ Fresh receipts, in neither the OCR set of ``bench/bench_enhance.py`` (``pick(fil
 ``pick(files, 10)``: sorted indices 0, 23, 46, ..., 208) nor next to it: by default the sorted
 indices 188-207 of the 209 SROIE scans. Each is degraded with the bench's own ``very faint``
 kind and seed rule (``bench_enhance.KINDS``, seed 2024), then read by RapidOCR and Tesseract:
-the clean scan, the degraded one, ``auto_enhance`` with ``Thresholds(faint_path="grey")`` and
-with ``Thresholds(faint_path="colour")``. F1 is the bench's bag-of-words F1 against ``box/``;
+the clean scan, the degraded one, and ``auto_enhance`` with three settings: the default
+(grey, smoothed, gamma 1.5 above 12-px print), ``grey`` (the earlier grey path: no smoothing, a
+linear stretch) and ``colour`` (``Thresholds(faint_path="colour")``, the shadow path). F1 is the bench's bag-of-words F1 against ``box/``;
 recovery is (enhanced - degraded) / (clean - degraded) from the per-engine means.
 The table goes to stdout and ``bench/results/faint_check.txt``.
 """
@@ -30,7 +31,12 @@ from ocrprep.enhance.policy import Thresholds  # noqa: E402
 from ocrprep.ocr import RapidOcrEngine, TesseractEngine, read_box_transcripts  # noqa: E402
 
 LABEL = "very faint"
-VARIANTS = ("clean", "degraded", "grey", "colour")
+PATHS = {
+    "default": Thresholds(),
+    "grey": Thresholds(faint_path="grey", ink_smooth=0.0, faint_ink_gamma=1.0),
+    "colour": Thresholds(faint_path="colour"),
+}
+VARIANTS = ("clean", "degraded", *PATHS)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -53,9 +59,9 @@ def main(argv: list[str] | None = None) -> int:
     k = next(i for i, (label, *_) in enumerate(be.KINDS) if label == LABEL)
     _, kind, severity, params = be.KINDS[k]
     engines = [RapidOcrEngine(threads=1), TesseractEngine()]
-    paths = {"grey": Thresholds(faint_path="grey"), "colour": Thresholds(faint_path="colour")}
+    paths = PATHS
     f1 = {e.name: {v: [] for v in VARIANTS} for e in engines}
-    ops_seen: dict[str, list[str]] = {"grey": [], "colour": []}
+    ops_seen: dict[str, list[str]] = {p: [] for p in PATHS}
     rows = []
     cpu0 = time.process_time()
     for n, path in enumerate(chosen):
@@ -78,26 +84,26 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(row)
         print(f"  {n + 1}/{len(chosen)} {path.stem} {time.perf_counter() - t0:.0f}s "
               + " ".join(f"{x:.2f}" for x in row[1:]), file=sys.stderr, flush=True)
-    lines = [f"# faint_check: grey vs colour path on '{LABEL}' ({kind}, {severity}), seed {args.seed}",
+    lines = [f"# faint_check: {', '.join(PATHS)} on '{LABEL}' ({kind}, {severity}), seed {args.seed}",
              f"receipts ({len(chosen)}, sorted indices {first}-{first + len(chosen) - 1}): "
              + " ".join(r[0] for r in rows), ""]
     for e in engines:
         mean = {v: float(np.mean(f1[e.name][v])) for v in VARIANTS}
         gap = mean["clean"] - mean["degraded"]
         rec = {p: (mean[p] - mean["degraded"]) / gap if gap > 0 else float("nan") for p in paths}
-        better = {p: sum(g > d for g, d in zip(f1[e.name][p], f1[e.name][q], strict=True))
-                  for p, q in (("grey", "colour"), ("colour", "grey"))}
+        best = {p: sum(all(f1[e.name][p][i] > f1[e.name][q][i] for q in paths if q != p)
+                       for i in range(len(rows))) for p in paths}
         lines.append(f"{e.name}: clean {mean['clean']:.3f}  degraded {mean['degraded']:.3f}  "
-                     f"grey {mean['grey']:.3f} (recovery {rec['grey']:.2f})  "
-                     f"colour {mean['colour']:.3f} (recovery {rec['colour']:.2f})  "
-                     f"receipts better: grey {better['grey']}, colour {better['colour']}")
-    lines += ["", "per receipt (rapidocr clean/degr/grey/colour | tesseract clean/degr/grey/colour):"]
+                     + "  ".join(f"{p} {mean[p]:.3f} (recovery {rec[p]:.2f})" for p in paths)
+                     + "  receipts best: " + ", ".join(f"{p} {best[p]}" for p in paths))
+    width = 2 + len(paths)
+    lines += ["", f"per receipt (rapidocr {'/'.join(VARIANTS)} | tesseract {'/'.join(VARIANTS)}):"]
     for r in rows:
-        lines.append(f"  {r[0]}  " + " ".join(f"{x:.2f}" for x in r[1:5]) + " | "
-                     + " ".join(f"{x:.2f}" for x in r[5:9]))
-    lines += ["", "operations (grey | colour):"]
-    for r, g, c in zip(rows, ops_seen["grey"], ops_seen["colour"], strict=True):
-        lines.append(f"  {r[0]}  {g} | {c}")
+        lines.append(f"  {r[0]}  " + " ".join(f"{x:.2f}" for x in r[1:1 + width]) + " | "
+                     + " ".join(f"{x:.2f}" for x in r[1 + width:]))
+    lines += ["", f"operations ({' | '.join(paths)}):"]
+    for i, r in enumerate(rows):
+        lines.append(f"  {r[0]}  " + " | ".join(ops_seen[p][i] for p in paths))
     lines.append(f"\nCPU time {time.process_time() - cpu0:.0f} s (this process; tesseract runs apart)")
     text = "\n".join(lines)
     print(text)
