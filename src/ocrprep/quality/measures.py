@@ -76,6 +76,7 @@ _MAX_NOISE_FOR_CUTS = 0.05  # noise/contrast above which sliced characters canno
 _MIN_LINES = 3.3  # line-profile strength below which no line angle is reported
 _AXIS_ALIGNED = 2.0  # degrees of text-line tilt within which the text box has no empty corners
 _MANY_PARTS = 80  # character-sized parts enough for a line profile of their own
+_LINE_PARTS = 1000  # at most this many parts go into the line profiles (an even sample)
 _FEW_GLYPHS = 40  # fewer characters than this at the usual ink threshold: look for faint print
 _FAINT_DEPTH = 10  # grey levels: faint print reaches this deep below the paper, grain does not
 _CUT_DEPTH = 0.3  # share of a glyph a sliced piece keeps inside the frame (cuts through text keep 0.3-0.7)
@@ -450,8 +451,8 @@ class _Measurer:
         parts = s[(h >= 0.15 * hc) & (h <= 1.6 * hc) & (s[:, 2] <= 3 * hc)]
         if parts.shape[0] < _EMPTY_TEXT:
             return
-        if parts.shape[0] > 1500:
-            parts = parts[:: int(math.ceil(parts.shape[0] / 1500))]
+        if parts.shape[0] > _LINE_PARTS:
+            parts = parts[:: int(math.ceil(parts.shape[0] / _LINE_PARTS))]
         cx = parts[:, 0] + parts[:, 2] / 2.0
         bottom = (parts[:, 1] + parts[:, 3]).astype(np.float64)
         top = parts[:, 1].astype(np.float64)
@@ -493,8 +494,11 @@ def _profile_scores(
 ) -> np.ndarray:
     """Sharpness (sum of squared bin counts) of the projection of points across each angle."""
     rad = np.radians(angles)[:, None]
-    proj = y[None, :] * np.cos(rad) + x[None, :] * np.sin(rad)
-    bins = np.floor((proj - proj.min(axis=1, keepdims=True)) / bin_width).astype(np.int64)
+    proj = y[None, :].astype(np.float32) * np.cos(rad).astype(np.float32)
+    proj += x[None, :].astype(np.float32) * np.sin(rad).astype(np.float32)
+    proj -= proj.min(axis=1, keepdims=True)
+    proj *= np.float32(1.0 / bin_width)
+    bins = proj.astype(np.int64)  # non-negative: truncation is the floor
     nb = int(bins.max()) + 1
     flat = bins + np.arange(angles.size)[:, None] * nb
     counts = np.bincount(flat.ravel(), minlength=angles.size * nb).reshape(angles.size, nb)
