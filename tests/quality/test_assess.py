@@ -12,7 +12,7 @@ import pytest
 from quality_helpers import assess_array, assess_bytes
 from ocrprep.degrade import EXPECTED_DEFECTS, degrade_with_params
 from ocrprep.errors import MalformedRequest
-from ocrprep.quality import DEFECTS, QualityLimits, QualityReport, assess, judge, measure
+from ocrprep.quality import DEFECTS, MEASURES, QualityLimits, QualityReport, assess, judge, measure
 
 # Receipts of different sizes and styles from tests/fixtures/receipts
 SAMPLES = ("000", "009", "042", "132")
@@ -198,3 +198,24 @@ def test_a_side_cut_through_the_text_is_reported(side: str, receipt_images: dict
     report = assess_array(cut)
     assert not report.acceptable
     assert report.top_defect in ("text_cutoff", "document_cutoff"), report.reasons
+
+
+@pytest.mark.parametrize("angle", [0.0, 90.0, 45.0])
+def test_motion_blur_in_any_direction_is_blurry(angle: float, receipt_images: dict[str, np.ndarray]) -> None:
+    # a smear leaves the edges across it sharp (a vertical smear: the sides of the strokes); only
+    # the sharpness measured along the smear shows it
+    for stem in ("042", "000"):
+        bad, _ = degrade_with_params(receipt_images[stem], "motion_blur", "mild", seed=5, angle=angle)
+        report = assess_array(bad)
+        assert report.defects["blurry"] >= 0.5, (stem, report.measurements["sharpness"])
+
+
+def test_glare_is_not_judged_on_a_faint_page() -> None:
+    # holes without detected ink are what faint print leaves too: the page is faint, not glared
+    m = dict.fromkeys(MEASURES, 0.0) | {"glyph_count": 300, "glyph_height": 20, "sharpness": 0.3,
+                                         "paper": 240, "contrast": 0.1, "glare": 9.0, "margin": 3}
+    report = judge(m)
+    assert report.top_defect == "faint" and report.defects["glare"] == 0.0
+    assert not any(r.startswith("glare") for r in report.reasons)
+    # the same hole on a page of normal contrast is glare
+    assert judge(m | {"contrast": 0.5}).top_defect == "glare"

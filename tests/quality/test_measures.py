@@ -78,3 +78,43 @@ def test_measure_never_fails_on_odd_images(seed: int, height: int, width: int, c
     m = measure(image)
     assert list(m) == list(MEASURES)
     assert all(math.isfinite(v) for v in m.values())
+
+
+@pytest.mark.parametrize("stem", ["003", "009"])
+def test_sharpness_holds_steady_when_the_page_turns_a_little(stem: str, receipt_images: dict[str, np.ndarray]) -> None:
+    # a few degrees of tilt (and levelling it again) must not move a clean receipt across the
+    # blur limit: the edge sharpness is judged along each direction, not in fixed bins
+    from ocrprep.degrade import degrade_with_params
+
+    image = receipt_images[stem]
+    clean = measure(image)["sharpness"]
+    for angle in (-4.0, 3.0):
+        tilted, _ = degrade_with_params(image, "skew", angle=angle)
+        assert measure(tilted)["sharpness"] == pytest.approx(clean, rel=0.1), angle
+
+
+def test_a_half_turn_gives_the_same_glare_and_paper(receipt_images: dict[str, np.ndarray]) -> None:
+    image = receipt_images["075"]
+    upright, turned = measure(image), measure(np.ascontiguousarray(image[::-1, ::-1]))
+    for name in ("glare", "paper", "contrast", "occluded"):
+        assert turned[name] == pytest.approx(upright[name], abs=1e-6), name
+
+
+def test_a_frame_grazing_the_next_line_is_not_a_cut_through_it(receipt_images: dict[str, np.ndarray]) -> None:
+    # a tight crop that keeps only the tips of a line cuts nothing a reader needs; a cut through
+    # the middle of the same line does
+    from ocrprep.quality.text import find_glyphs, ink_mask, to_gray
+
+    image = receipt_images["042"]
+    glyphs = find_glyphs(ink_mask(to_gray(image)))
+    boxes = glyphs.boxes[glyphs.boxes[:, 3] >= 0.8 * glyphs.height]
+    tops = boxes[:, 1]
+    # the line with the most characters in the lower half of the receipt
+    lower = tops[tops > image.shape[0] // 2]
+    line_top = int(np.bincount(lower // 4).argmax() * 4)
+    line = boxes[np.abs(boxes[:, 1] - line_top) <= 4]
+    top, height = int(np.median(line[:, 1])), int(np.median(line[:, 3]))
+    grazed = measure(image[: top + max(1, height // 6)])
+    cut = measure(image[: top + height // 2])
+    assert grazed["text_cut"] < cut["text_cut"]
+    assert grazed["text_cut"] <= 3

@@ -12,9 +12,10 @@ Measurements (units in brackets):
 ``glyph_count``   number of such components (when the usual ink threshold finds almost none,
                   faint print found a few grey levels above the noise, standing in text lines)
 ``ink_fraction``  share of the text area covered by ink (0..1)
-``sharpness``     text-edge sharpness: peak gradient over edge contrast, for the blurriest
-                  edge direction (0..0.5; a perfect step edge is 0.5, Gaussian blur sigma gives
-                  about 0.4 / sigma)
+``sharpness``     text-edge sharpness: the derivative along a direction where it peaks along
+                  that direction, over the local contrast, for the blurriest of x, y and the two
+                  diagonals (0..0.5; clean receipts 0.22-0.41; Gaussian blur sigma gives about
+                  0.4 / sigma, a motion smear of L pixels about 1 / L)
 ``blur_sigma``    the equivalent Gaussian blur in glyph heights (1 / (2.5 * sharpness) / height)
 ``noise``         noise standard deviation from the MAD of a Laplacian-like residual (grey levels)
 ``noise_ratio``   noise over ink contrast
@@ -23,14 +24,17 @@ Measurements (units in brackets):
 ``glare``         radius of the largest bright hole inside the text without even faint ink, in
                   glyph heights
 ``occluded``      share of the text area under a smooth, non-paper object (0..1)
-``text_cut``      character-like components sliced by the worst frame side
+``text_cut``      character-like components sliced by the worst frame side, keeping at least 0.3
+                  of a character inside the frame
 ``margin``        smallest distance from the text to a frame side, in glyph heights
 ``cut_span``      share of a frame side's text extent along which characters are sliced, times
                   ``min(1, sliced / 8)`` (0..1; 0 in heavy noise, where pieces cannot be told apart)
 ``lines``         strength of the text-line structure (projection-profile sharpness; 1 = none)
 ``skew``          dominant text-line angle, degrees counter-clockwise (-45..45)
-``vertical``      share of text lines running vertically (0..1; 90/270 rotation)
-``upside_down``   share of baseline marks (periods, commas) found at the top of lines (0..1)
+``vertical``      line evidence across the page over line evidence along it (projection-profile
+                  sharpness ratio; a 90/270 turn gives about 2-4)
+``upside_down``   how much straighter the glyph top line is than the baseline (0 upright; a half
+                  turn of Latin print gives about 0.1-0.7)
 """
 
 from __future__ import annotations
