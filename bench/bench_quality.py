@@ -159,14 +159,16 @@ def pct(x: float) -> str:
     return f"{100 * x:5.1f}%"
 
 
-def report(cases: list[Case], limits: QualityLimits, elapsed: float, limit: int | None) -> str:
+def report(cases: list[Case], limits: QualityLimits, elapsed: float, limit: int | None,
+           cache: Path | None = None) -> str:
     lines: list[str] = []
     add = lines.append
     reports = {id(c): judge(c.measurements, limits) for c in cases}
     n_img = len({c.stem for c in cases})
     add(f"ocrprep quality benchmark: {n_img} SROIE receipts x (clean + {len(KINDS)} kinds x "
         f"{len(SEVERITIES)} severities) = {len(cases)} inputs; JPEG q{JPEG_QUALITY}; "
-        f"ASSESS_MAX_SIDE={ASSESS_MAX_SIDE}; run {elapsed:.0f} s" + (f"; --limit {limit}" if limit else ""))
+        f"ASSESS_MAX_SIDE={ASSESS_MAX_SIDE}; run {elapsed:.0f} s" + (f"; --limit {limit}" if limit else "")
+        + (" (degraded JPEGs read from --cache, written there by the same seeded code)" if cache else ""))
     add("calibration set: even-numbered images (index 0, 2, ...); held-out: odd-numbered")
     add("")
 
@@ -303,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
                                      "t_assess": c.t_assess, "t_decode": c.t_decode,
                                      "cpu_assess": c.cpu_assess, "cpu_decode": c.cpu_decode,
                                      "cpu_reduced": c.cpu_reduced}) + "\n")
-    table = report(cases, QualityLimits(), elapsed, args.limit)
+    table = report(cases, QualityLimits(), elapsed, args.limit, args.cache)
     print(table)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(table + "\n")
