@@ -219,3 +219,13 @@ def test_glare_is_not_judged_on_a_faint_page() -> None:
     assert not any(r.startswith("glare") for r in report.reasons)
     # the same hole on a page of normal contrast is glare
     assert judge(m | {"contrast": 0.5}).top_defect == "glare"
+
+
+def test_text_line_angles_are_not_judged_on_a_noisy_page() -> None:
+    # specks of noise line up at any angle: a noisy page is reported as noisy, not as tilted
+    m = dict.fromkeys(MEASURES, 0.0) | {"glyph_count": 900, "glyph_height": 20, "sharpness": 0.3,
+                                         "paper": 240, "contrast": 0.5, "skew": 30.0, "margin": 3,
+                                         "noise": 30.0, "noise_ratio": 0.25}
+    report = judge(m)
+    assert report.top_defect == "noisy" and report.defects["skewed"] == 0.0
+    assert judge(m | {"noise": 1.0, "noise_ratio": 0.01}).top_defect == "skewed"

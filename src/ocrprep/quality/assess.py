@@ -67,9 +67,11 @@ _RULES: dict[str, tuple[_Rule, ...]] = {
 
 # judged even when no text was found
 _WITHOUT_TEXT = ("noisy", "dark", "blank")
-# found as text missing where ink should be: not judged on a faint page, where print too faint for
-# the ink threshold leaves the same ink-free holes (the page is reported as faint instead)
-_NEEDS_VISIBLE_INK = ("glare",)
+# defects whose measurement a worse defect makes meaningless (the worse one is reported instead):
+# glare is found as ink missing where text should be, and print too faint for the ink threshold
+# leaves the same holes; skew and rotation come from text lines, and on a noisy page specks line
+# up at any angle
+_UNRELIABLE_ON: dict[str, tuple[str, ...]] = {"faint": ("glare",), "noisy": ("skewed", "rotated")}
 
 
 def assess(
@@ -153,10 +155,10 @@ def judge(measurements: dict[str, float], limits: QualityLimits | None = None) -
         defects[name] = round(best, 4)
         if best >= 0.5:
             worded.append((best, words))
-    if defects.get("faint", 0.0) >= 0.5:
-        for name in _NEEDS_VISIBLE_INK:
-            defects[name] = 0.0
-        worded = [(score, words) for score, words in worded if words.split(":")[0] not in _NEEDS_VISIBLE_INK]
+    masked = {name for cause, names in _UNRELIABLE_ON.items() if defects.get(cause, 0.0) >= 0.5 for name in names}
+    for name in masked:
+        defects[name] = 0.0
+    worded = [(score, words) for score, words in worded if words.split(":")[0] not in masked]
     worded.sort(key=lambda item: -item[0])
     blocking = [defects[d] for d in limits.blocking if d in defects]
     worst = max(blocking, default=0.0)
