@@ -220,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
         f"receipts {len(originals)} (train groups {len({i.group for i in train.items})}, "
         f"test groups {len({i.group for i in test.items})}); images train {len(train.items)}, test {len(test.items)}",
         f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the end (shared machine); "
-        f"training workers/threads {args.workers}; prediction 1 thread",
+        f"feature workers {args.workers}, booster {params.num_threads} thread(s); prediction 1 thread",
         "",
         format_evaluation(ev),
         "",
