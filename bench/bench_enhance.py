@@ -47,6 +47,7 @@ from ocrprep.degrade import degrade_with_params  # noqa: E402
 from ocrprep.enhance import auto_enhance, measure_orientation, measure_skew  # noqa: E402
 from ocrprep.errors import OcrEngineError  # noqa: E402
 from ocrprep.ocr import RapidOcrEngine, TesseractEngine, bag_of_words_f1, read_box_transcripts  # noqa: E402
+from _report import emit  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -336,10 +337,7 @@ def main(argv: list[str] | None = None) -> int:
     if "speed" in sections:
         lines += section_speed(files, args.repeats) + [""]
     lines.append(f"total bench time {time.perf_counter() - started:.0f} s")
-    text = "\n".join(lines)
-    print(text)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text + "\n")
+    emit(lines, args.out)
     return 0
 
 

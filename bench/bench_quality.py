@@ -48,6 +48,7 @@ cv2.setNumThreads(1)
 from ocrprep.degrade import EXPECTED_DEFECTS, KINDS, degrade_with_params, item_seed  # noqa: E402
 from ocrprep.imageio import decode_image, decode_image_with_info, encode_image  # noqa: E402
 from ocrprep.quality import ASSESS_MAX_SIDE, DEFECTS, QualityLimits, assess, judge  # noqa: E402
+from _report import emit  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -306,9 +307,7 @@ def main(argv: list[str] | None = None) -> int:
                                      "cpu_assess": c.cpu_assess, "cpu_decode": c.cpu_decode,
                                      "cpu_reduced": c.cpu_reduced}) + "\n")
     table = report(cases, QualityLimits(), elapsed, args.limit, args.cache)
-    print(table)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(table + "\n")
+    emit(table, args.out)
     return 0
 
 

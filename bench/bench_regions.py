@@ -35,6 +35,7 @@ from ocrprep.regions.crop import estimate_content_box  # noqa: E402
 from ocrprep.regions.document import locate_document, order_quad, quad_iou  # noqa: E402
 from ocrprep.regions.flatten import flatten_document, output_size  # noqa: E402
 from ocrprep.regions.step import extract_document  # noqa: E402
+from _report import emit  # noqa: E402
 from ocrprep.regions.synth import compose_photo  # noqa: E402
 
 
@@ -229,10 +230,7 @@ def main(argv: list[str] | None = None) -> int:
             lines += ["", *detector_figures(args.data, args.detector_train, args.detector_test)]
         if args.detector_text_train:
             lines += ["", *detector_figures(args.data, args.detector_text_train, args.detector_text_test, text=True)]
-        table = "\n".join(lines)
-        print(table)
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(table + "\n")
+        emit(lines, args.out)
         return 0
 
     ours_iou, book_iou, ours_t, book_t, aspect_err, megapixels = [], [], [], [], [], []
@@ -335,10 +333,7 @@ def main(argv: list[str] | None = None) -> int:
         "targets: mean IoU >= 0.97; >= 95% at IoU >= 0.9; <= 50 ms per 2-MP photo; "
         "OCR F1 flattened within 0.03 of the scan",
     ]
-    table = "\n".join(lines)
-    print(table)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(table + "\n")
+    emit(lines, args.out)
     return 0
 
 

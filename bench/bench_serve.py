@@ -32,6 +32,8 @@ from typing import Any
 
 import httpx
 
+from _report import emit
+
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "sroie"
 FALLBACK_DATA = ROOT / "tests" / "fixtures" / "receipts"
@@ -423,11 +425,7 @@ def report(args: argparse.Namespace, images: list[Path], source: Path, rows: lis
             f"p50 {label['p50']:.1f} ms, p95 {label['p95']:.1f} ms, max {label['max']:.1f} ms, "
             f"{label['over_100ms']} over 100 ms (target: within 100 ms)"
         )
-    text = "\n".join(lines)
-    print(text)
-    out = ROOT / "bench" / "results" / "serve.txt"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text + "\n")
+    emit(lines, ROOT / "bench" / "results" / "serve.txt")
 
 
 if __name__ == "__main__":

@@ -40,9 +40,10 @@ import cv2  # noqa: E402
 from ocrprep.datasets import split_dataset  # noqa: E402
 from ocrprep.imageio import decode_image  # noqa: E402
 from ocrprep.models import load_model  # noqa: E402
-from ocrprep.models.evaluation import evaluate, format_evaluation  # noqa: E402
+from ocrprep.models.evaluation import format_evaluation  # noqa: E402
 from ocrprep.models.runtime import _CACHE  # noqa: E402
 from ocrprep.models.training import _decode_side, train_model  # noqa: E402
+from _report import emit  # noqa: E402
 from train_default_model import (  # noqa: E402
     augment_good,
     bad_kinds,
@@ -259,11 +260,8 @@ def main(argv: list[str] | None = None) -> int:
         "of training: not run here)",
         f"model folder size {sum(f.stat().st_size for f in model_dir.iterdir()) / 1e6:.2f} MB",
     ]
-    text = "\n".join(lines)
-    print(text)
     out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text + "\n")
+    emit(lines, out)
     (out.with_suffix(".json")).write_text(json.dumps({
         "macro_f1": ev["macro_f1"], "clean_accepted": clean_rate, "train_seconds": train_seconds,
         "synth_seconds": synth_seconds, "load_ms": load_ms, "cold_load_ms": cold_ms,

@@ -29,6 +29,7 @@ from ocrprep.degrade import degrade_with_params  # noqa: E402
 from ocrprep.enhance import auto_enhance  # noqa: E402
 from ocrprep.enhance.policy import Thresholds  # noqa: E402
 from ocrprep.ocr import RapidOcrEngine, TesseractEngine, read_box_transcripts  # noqa: E402
+from _report import emit  # noqa: E402
 
 LABEL = "very faint"
 PATHS = {
@@ -105,10 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     for i, r in enumerate(rows):
         lines.append(f"  {r[0]}  " + " | ".join(ops_seen[p][i] for p in paths))
     lines.append(f"\nCPU time {time.process_time() - cpu0:.0f} s (this process; tesseract runs apart)")
-    text = "\n".join(lines)
-    print(text)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text + "\n")
+    emit(lines, args.out)
     return 0
 
 
