@@ -139,7 +139,7 @@ def judge(measurements: dict[str, float], limits: QualityLimits | None = None) -
     values["abs_skew"] = abs(values.get("skew", 0.0))
     has_text = values.get("glyph_count", 0.0) >= limits.min_glyphs
     defects: dict[str, float] = {}
-    worded: list[tuple[float, str]] = []
+    worded: list[tuple[float, str, str]] = []
     for name in DEFECTS:
         rules = _RULES.get(name, ())
         if not rules or (not has_text and name not in _WITHOUT_TEXT):
@@ -154,11 +154,11 @@ def judge(measurements: dict[str, float], limits: QualityLimits | None = None) -
                 best, words = score, f"{name}: " + rule.words.format(v=value, lim=lim)
         defects[name] = round(best, 4)
         if best >= 0.5:
-            worded.append((best, words))
+            worded.append((best, name, words))
     masked = {name for cause, names in _UNRELIABLE_ON.items() if defects.get(cause, 0.0) >= 0.5 for name in names}
     for name in masked:
         defects[name] = 0.0
-    worded = [(score, words) for score, words in worded if words.split(":")[0] not in masked]
+    worded = [item for item in worded if item[1] not in masked]
     worded.sort(key=lambda item: -item[0])
     blocking = [defects[d] for d in limits.blocking if d in defects]
     worst = max(blocking, default=0.0)
@@ -166,7 +166,7 @@ def judge(measurements: dict[str, float], limits: QualityLimits | None = None) -
         acceptable=worst < 0.5,
         score=round(1.0 - worst, 4),
         defects=defects,
-        reasons=tuple(words for _, words in worded),
+        reasons=tuple(words for _, _, words in worded),
         measurements={k: float(v) for k, v in measurements.items()},
     )
 

@@ -457,10 +457,10 @@ class _Measurer:
             return
         if parts.shape[0] > _LINE_PARTS:
             parts = parts[:: int(math.ceil(parts.shape[0] / _LINE_PARTS))]
-        cx = parts[:, 0] + parts[:, 2] / 2.0
-        bottom = (parts[:, 1] + parts[:, 3]).astype(np.float64)
+        all_cx = parts[:, 0] + parts[:, 2] / 2.0
+        all_bottom = (parts[:, 1] + parts[:, 3]).astype(np.float64)
         top = parts[:, 1].astype(np.float64)
-        cy = (bottom + top) / 2.0
+        cx, bottom, cy = all_cx, all_bottom, (all_bottom + top) / 2.0
         bin_width = max(1.0, hc / 4.0)
         coarse = np.arange(-90.0, 90.0, 2.0)
         # the angle from character-sized parts: specks (halftone backgrounds, grain) and broken
@@ -484,11 +484,9 @@ class _Measurer:
             angle = angle - 90.0 if angle > 0 else angle + 90.0
         self.out["skew"] = angle
         if s_h >= s_v and abs(angle) <= 10:
-            cx = parts[:, 0] + parts[:, 2] / 2.0
-            bottom = (parts[:, 1] + parts[:, 3]).astype(np.float64)
             at = np.array([angle])
-            sb = float(_profile_scores(cx, bottom, at, bin_width / 2, pair=False)[0])
-            st = float(_profile_scores(cx, top, at, bin_width / 2, pair=False)[0])
+            sb = float(_profile_scores(all_cx, all_bottom, at, bin_width / 2, pair=False)[0])
+            st = float(_profile_scores(all_cx, top, at, bin_width / 2, pair=False)[0])
             # 0 when the baseline is the straighter line (upright), growing when the top line is
             self.out["upside_down"] = max(0.0, 10.0 * (st / max(sb + st, 1e-9) - 0.5))
 
