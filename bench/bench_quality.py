@@ -241,26 +241,24 @@ def report(cases: list[Case], limits: QualityLimits, elapsed: float, limit: int 
     add("")
 
     # 5. time
-    t_a = [c.t_assess for c in cases]
+    def time_row(label: str, spent: list[float], decode: list[float], shown: list[float] | None = None,
+                 target: str = "") -> None:
+        """One row: median of ``spent``, of ``shown`` decodes (blank when None), ratio to ``decode``."""
+        d = statistics.median(decode)
+        middle = f"{1e3 * statistics.median(shown):7.2f} ms" if shown is not None else f"{'':>10}"
+        add(f"   {label:<40} {1e3 * statistics.median(spent):7.2f} ms  {middle}   "
+            f"{statistics.median(spent) / d:5.2f}x" + (f"   {target}" if target else ""))
+
     t_d = [c.t_decode for c in cases]
-    ca = [c.t_assess for c in clean]
-    cd = [c.t_decode for c in clean]
-    add("5. time per image, median (one thread)       assess     full decode   ratio   target")
-    add(f"   all inputs (JPEG)                        {1e3 * statistics.median(t_a):7.2f} ms  "
-        f"{1e3 * statistics.median(t_d):7.2f} ms   {statistics.median(t_a) / statistics.median(t_d):5.2f}x   <= 1.5x")
-    if clean:
-        add(f"   clean originals                          {1e3 * statistics.median(ca):7.2f} ms  "
-            f"{1e3 * statistics.median(cd):7.2f} ms   {statistics.median(ca) / statistics.median(cd):5.2f}x")
-    c_a = [c.cpu_assess for c in cases]
     c_d = [c.cpu_decode for c in cases]
-    add(f"   all inputs, CPU time (process_time)      {1e3 * statistics.median(c_a):7.2f} ms  "
-        f"{1e3 * statistics.median(c_d):7.2f} ms   {statistics.median(c_a) / statistics.median(c_d):5.2f}x")
-    c_r = [c.cpu_reduced for c in cases]
-    c_m = [c.cpu_assess - c.cpu_reduced for c in cases]
-    add(f"     of which the reduced decode (CPU)      {1e3 * statistics.median(c_r):7.2f} ms  "
-        f"{'':>10}   {statistics.median(c_r) / statistics.median(c_d):5.2f}x")
-    add(f"     of which assess itself (CPU)           {1e3 * statistics.median(c_m):7.2f} ms  "
-        f"{'':>10}   {statistics.median(c_m) / statistics.median(c_d):5.2f}x")
+    add("5. time per image, median (one thread)       assess     full decode   ratio   target")
+    time_row("all inputs (JPEG)", [c.t_assess for c in cases], t_d, t_d, "<= 1.5x")
+    if clean:
+        cd = [c.t_decode for c in clean]
+        time_row("clean originals", [c.t_assess for c in clean], cd, cd)
+    time_row("all inputs, CPU time (process_time)", [c.cpu_assess for c in cases], c_d, c_d)
+    time_row("  of which the reduced decode (CPU)", [c.cpu_reduced for c in cases], c_d)
+    time_row("  of which assess itself (CPU)", [c.cpu_assess - c.cpu_reduced for c in cases], c_d)
     add("   (assess = decode_image_with_info(max_side=ASSESS_MAX_SIDE) + assess; decode = decode_image;")
     add("    wall time unless marked; the machine is shared, so CPU time is the steadier figure)")
     add("")
