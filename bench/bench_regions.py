@@ -34,9 +34,13 @@ from ocrprep.errors import PoorQualityImage  # noqa: E402
 from ocrprep.regions.crop import estimate_content_box  # noqa: E402
 from ocrprep.regions.document import locate_document, order_quad, quad_iou  # noqa: E402
 from ocrprep.regions.flatten import flatten_document, output_size  # noqa: E402
+from ocrprep.enhance import auto_enhance  # noqa: E402
+from ocrprep.ocr.metrics import bag_of_words_f1, read_box_transcripts  # noqa: E402
+from ocrprep.ocr.rapid import RapidOcrEngine  # noqa: E402
 from ocrprep.regions.step import extract_document  # noqa: E402
-from _report import emit  # noqa: E402
 from ocrprep.regions.synth import compose_photo  # noqa: E402
+
+from _report import emit  # noqa: E402
 
 
 def textbook_quad(image: np.ndarray) -> np.ndarray:
@@ -87,39 +91,9 @@ def cuts_text(quad: np.ndarray, boxes: list[tuple[int, int, int, int]], toleranc
 
 
 def make_ocr():
-    """(recognise(image) -> text, bag_of_words_f1, read_box_transcripts) from ocrprep.ocr or rapidocr."""
-    try:
-        from ocrprep.ocr.metrics import bag_of_words_f1, read_box_transcripts
-        from ocrprep.ocr.rapid import RapidOcrEngine
-
-        engine = RapidOcrEngine(threads=1)
-        return (lambda image: engine.recognize(image).text), bag_of_words_f1, read_box_transcripts
-    except ImportError:
-        import logging
-        from collections import Counter
-
-        from rapidocr import RapidOCR
-
-        rapid = RapidOCR(params={"Global.log_level": "error", "Global.use_cls": False})
-        logging.getLogger("RapidOCR").setLevel(logging.ERROR)
-
-        def recognise(image: np.ndarray) -> str:
-            out = rapid(cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
-            return "\n".join(out.txts or ())
-
-        def f1(predicted: str, truth: str) -> float:
-            got, want = Counter(predicted.upper().split()), Counter(truth.upper().split())
-            common = sum((got & want).values())
-            if not common:
-                return 0.0
-            p, r = common / sum(got.values()), common / sum(want.values())
-            return 2 * p * r / (p + r)
-
-        def transcripts(path: Path) -> str:
-            rows = [raw.split(",", 8) for raw in path.read_text(encoding="utf-8", errors="replace").splitlines()]
-            return "\n".join(r[8].strip() for r in rows if len(r) == 9)
-
-        return recognise, f1, transcripts
+    """(recognise(image) -> text, bag_of_words_f1, read_box_transcripts), RapidOCR on one thread."""
+    engine = RapidOcrEngine(threads=1)
+    return (lambda image: engine.recognize(image).text), bag_of_words_f1, read_box_transcripts
 
 
 def detector_figures(data: Path, n_train: int, n_test: int, text: bool = False) -> list[str]:
@@ -150,12 +124,46 @@ def detector_figures(data: Path, n_train: int, n_test: int, text: bool = False) 
 
 
 def enhance(image: np.ndarray) -> np.ndarray:
-    """ocrprep's own enhance step on an extracted document (the image itself when unavailable)."""
-    try:
-        from ocrprep.enhance import auto_enhance
-    except ImportError:
-        return image
+    """ocrprep's own enhance step on an extracted document."""
     return auto_enhance(image).image
+
+
+def receipt_photo(path: Path, seed: int, aliased: bool,
+                  shape: tuple[int, int] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(page, scan, photo, true quad): the scan is the page cut to its content (some SROIE scans
+    are an A4 page with a small receipt on it, which no one would photograph whole)."""
+    page = read_rgb(path)
+    box = estimate_content_box(page, margin=0.02)
+    scan = np.ascontiguousarray(page[box.y0 : box.y1, box.x0 : box.x1])
+    extra = {"shape": shape} if shape else {}
+    photo, truth = compose_photo(scan, seed=seed, antialias=not aliased, **extra)
+    return page, scan, photo, truth
+
+
+def ocr_variants(name: str, photo: np.ndarray, truth: np.ndarray, scan: np.ndarray, truth_text: str,
+                 recognise, f1) -> tuple[float, ...]:
+    """OCR F1 of the raw photo, ours extracted, ours extracted then enhanced, and the ceilings: the
+    photo flattened with the true quad (the ceiling of any quad), the scan at the size it has in
+    the photo (the resolution ceiling) and the clean scan."""
+    try:
+        extracted, _ = extract_document(photo)
+    except PoorQualityImage as exc:  # no document found: OCR the photo as is
+        print(f"{name}: extract refused: {exc.message}", file=sys.stderr)
+        extracted = photo
+    native = output_size(truth, photo.shape)
+    variants = {
+        "photo": photo,
+        "extracted": extracted,
+        "extracted+enhance": enhance(extracted),
+        "true-quad flatten": flatten_document(photo, truth),
+        "scan at photo res": at_size(scan, native),
+        "scan": scan,
+    }
+    row = tuple(f1(recognise(im), truth_text) for im in variants.values())
+    print(f"{name}: OCR F1 " + " ".join(f"{k} {v:.3f}" for k, v in zip(variants, row))
+          + f" (extracted {extracted.shape[1]}x{extracted.shape[0]}, in photo {native[0]}x{native[1]}, "
+          f"scan {scan.shape[1]}x{scan.shape[0]})", file=sys.stderr)
+    return row
 
 
 def at_size(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -182,21 +190,9 @@ def phone_rows(images: list[Path], args: argparse.Namespace, recognise, f1, tran
     """OCR F1 variants on photos composed at 12 MP (the same seeds as the 1.92-MP photos)."""
     rows = []
     for i, path in enumerate(images):
-        page = read_rgb(path)
-        box = estimate_content_box(page, margin=0.02)
-        scan = np.ascontiguousarray(page[box.y0 : box.y1, box.x0 : box.x1])
-        photo, truth = compose_photo(scan, seed=args.seed + i, shape=(4000, 3000), antialias=not args.aliased_composer)
+        _, scan, photo, truth = receipt_photo(path, args.seed + i, args.aliased_composer, shape=(4000, 3000))
         truth_text = transcripts(args.data / "box" / f"{path.stem}.csv")
-        try:
-            extracted, _ = extract_document(photo)
-        except PoorQualityImage:
-            extracted = photo
-        native = output_size(truth, photo.shape)
-        variants = (photo, extracted, enhance(extracted), flatten_document(photo, truth),
-                    at_size(scan, native),
-                    scan)
-        rows.append(tuple(f1(recognise(im), truth_text) for im in variants))
-        print(f"{path.stem} (12 MP): OCR F1 " + " ".join(f"{v:.3f}" for v in rows[-1]), file=sys.stderr)
+        rows.append(ocr_variants(f"{path.stem} (12 MP)", photo, truth, scan, truth_text, recognise, f1))
     return rows
 
 
@@ -239,12 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     ocr_rows: list[tuple[float, float, float]] = []
     recognise = f1 = transcripts = None
     for i, path in enumerate(images):
-        page = read_rgb(path)
-        # The document photographed is the receipt: some SROIE scans are an A4 page with a small
-        # receipt on it, which no one would photograph whole. Cut the page to its content first.
-        box = estimate_content_box(page, margin=0.02)
-        scan = np.ascontiguousarray(page[box.y0 : box.y1, box.x0 : box.x1])
-        photo, truth = compose_photo(scan, seed=args.seed + i, antialias=not args.aliased_composer)
+        page, scan, photo, truth = receipt_photo(path, args.seed + i, args.aliased_composer)
         megapixels.append(photo.shape[0] * photo.shape[1] / 1e6)
         started, cpu = time.perf_counter(), time.process_time()
         found = locate_document(photo)
@@ -269,27 +260,7 @@ def main(argv: list[str] | None = None) -> int:
             if recognise is None:
                 recognise, f1, transcripts = make_ocr()
             truth_text = transcripts(args.data / "box" / f"{path.stem}.csv")
-            try:
-                extracted, _ = extract_document(photo)
-            except PoorQualityImage as exc:  # no document found: OCR the photo as is
-                print(f"{path.stem}: extract refused: {exc.message}", file=sys.stderr)
-                extracted = photo
-            # Where the F1 goes: the scan at the size it has in the photo (the resolution
-            # ceiling), the photo flattened with the true quad (the ceiling of any quad), ours,
-            # and ours then enhanced by ocrprep's enhance step.
-            native = output_size(truth, photo.shape)
-            variants = {
-                "photo": photo,
-                "extracted": extracted,
-                "extracted+enhance": enhance(extracted),
-                "true-quad flatten": flatten_document(photo, truth),
-                "scan at photo res": at_size(scan, native),
-                "scan": scan,
-            }
-            ocr_rows.append(tuple(f1(recognise(im), truth_text) for im in variants.values()))
-            print(f"{path.stem}: OCR F1 " + " ".join(f"{k} {v:.3f}" for k, v in zip(variants, ocr_rows[-1]))
-                  + f" (extracted {extracted.shape[1]}x{extracted.shape[0]}, in photo {native[0]}x{native[1]}, "
-                  f"scan {scan.shape[1]}x{scan.shape[0]})", file=sys.stderr)
+            ocr_rows.append(ocr_variants(path.stem, photo, truth, scan, truth_text, recognise, f1))
         print(f"{path.stem}: iou ours {ours_iou[-1]:.3f} textbook {book_iou[-1]:.3f} "
               f"({1000 * ours_t[-1]:.0f} ms) {found.reason}", file=sys.stderr)
 
