@@ -62,6 +62,14 @@ KINDS = (
 )
 
 
+def degrade_kind(image: np.ndarray, k: int, key: int, seed: int) -> np.ndarray:
+    """``image`` degraded by ``KINDS[k]``, seeded by the bench seed, the receipt's number and ``k``."""
+    _, kind, severity, params = KINDS[k]
+    rng = np.random.default_rng([seed, key, k])
+    degraded, _ = degrade_with_params(image, kind, severity, seed=int(rng.integers(2**31)), **params(rng))
+    return degraded
+
+
 def load(path: Path) -> np.ndarray:
     bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if bgr is None:
@@ -117,8 +125,7 @@ def section_ocr(files: list[Path], data: Path, engines: list[object], seed: int)
                 enhanced = ocr_f1(e, clean_out.image, truth) if clean_out.changed else clean_f1[e.name]  # type: ignore[attr-defined]
                 on_clean[e.name].append((clean_f1[e.name], enhanced))  # type: ignore[attr-defined]
             for k, (label, kind, severity, params) in enumerate(KINDS):
-                rng = np.random.default_rng([seed, int(path.stem) if path.stem.isdigit() else n, k])
-                degraded, _ = degrade_with_params(image, kind, severity, seed=int(rng.integers(2**31)), **params(rng))
+                degraded = degrade_kind(image, k, int(path.stem) if path.stem.isdigit() else n, seed)
                 result = auto_enhance(degraded)
                 ops_log[label].append(len(result.operations))
                 cleaned = run_unpaper(degraded, Path(tmp))

@@ -25,7 +25,6 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_enhance as be  # noqa: E402  (sets one thread per library on import)
 
-from ocrprep.degrade import degrade_with_params  # noqa: E402
 from ocrprep.enhance import auto_enhance  # noqa: E402
 from ocrprep.enhance.policy import Thresholds  # noqa: E402
 from ocrprep.ocr import RapidOcrEngine, TesseractEngine, read_box_transcripts  # noqa: E402
@@ -58,9 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     if held & {f.stem for f in chosen}:
         raise SystemExit(f"overlap with the bench's OCR set: {sorted(held & {f.stem for f in chosen})}")
     k = next(i for i, (label, *_) in enumerate(be.KINDS) if label == LABEL)
-    _, kind, severity, params = be.KINDS[k]
+    _, kind, severity, _ = be.KINDS[k]
     engines = [RapidOcrEngine(threads=1), TesseractEngine()]
-    paths = PATHS
     f1 = {e.name: {v: [] for v in VARIANTS} for e in engines}
     ops_seen: dict[str, list[str]] = {p: [] for p in PATHS}
     rows = []
@@ -69,9 +67,8 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         image = be.load(path)
         truth = read_box_transcripts(data / "box" / f"{path.stem}.csv")
-        rng = np.random.default_rng([args.seed, int(path.stem), k])  # the bench's seed rule
-        degraded, _ = degrade_with_params(image, kind, severity, seed=int(rng.integers(2**31)), **params(rng))
-        results = {name: auto_enhance(degraded, thresholds=th) for name, th in paths.items()}
+        degraded = be.degrade_kind(image, k, int(path.stem), args.seed)  # as the bench degrades it
+        results = {name: auto_enhance(degraded, thresholds=th) for name, th in PATHS.items()}
         for name, res in results.items():
             ops_seen[name].append(" ".join(op.name for op in res.operations) if res.changed else "(kept input)")
         row = [path.stem]
@@ -91,20 +88,20 @@ def main(argv: list[str] | None = None) -> int:
     for e in engines:
         mean = {v: float(np.mean(f1[e.name][v])) for v in VARIANTS}
         gap = mean["clean"] - mean["degraded"]
-        rec = {p: (mean[p] - mean["degraded"]) / gap if gap > 0 else float("nan") for p in paths}
-        best = {p: sum(all(f1[e.name][p][i] > f1[e.name][q][i] for q in paths if q != p)
-                       for i in range(len(rows))) for p in paths}
+        rec = {p: (mean[p] - mean["degraded"]) / gap if gap > 0 else float("nan") for p in PATHS}
+        best = {p: sum(all(f1[e.name][p][i] > f1[e.name][q][i] for q in PATHS if q != p)
+                       for i in range(len(rows))) for p in PATHS}
         lines.append(f"{e.name}: clean {mean['clean']:.3f}  degraded {mean['degraded']:.3f}  "
-                     + "  ".join(f"{p} {mean[p]:.3f} (recovery {rec[p]:.2f})" for p in paths)
-                     + "  receipts best: " + ", ".join(f"{p} {best[p]}" for p in paths))
-    width = 2 + len(paths)
+                     + "  ".join(f"{p} {mean[p]:.3f} (recovery {rec[p]:.2f})" for p in PATHS)
+                     + "  receipts best: " + ", ".join(f"{p} {best[p]}" for p in PATHS))
+    width = 2 + len(PATHS)
     lines += ["", f"per receipt (rapidocr {'/'.join(VARIANTS)} | tesseract {'/'.join(VARIANTS)}):"]
     for r in rows:
         lines.append(f"  {r[0]}  " + " ".join(f"{x:.2f}" for x in r[1:1 + width]) + " | "
                      + " ".join(f"{x:.2f}" for x in r[1 + width:]))
-    lines += ["", f"operations ({' | '.join(paths)}):"]
+    lines += ["", f"operations ({' | '.join(PATHS)}):"]
     for i, r in enumerate(rows):
-        lines.append(f"  {r[0]}  " + " | ".join(ops_seen[p][i] for p in paths))
+        lines.append(f"  {r[0]}  " + " | ".join(ops_seen[p][i] for p in PATHS))
     lines.append(f"\nCPU time {time.process_time() - cpu0:.0f} s (this process; tesseract runs apart)")
     emit(lines, args.out)
     return 0
