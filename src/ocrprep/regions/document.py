@@ -37,7 +37,6 @@ from ocrprep.regions.quads import search_quads
 __all__ = ["DocumentResult", "find_document", "locate_document", "order_quad", "quad_iou"]
 
 WORK_SIDE = 320
-_DEBUG: dict[str, np.ndarray] | None = None  # filled by tools that inspect the masks
 LENIENT_LEVELS = (0.0, 10.0, 40.0)  # colour tolerances for growing paper into shadow
 
 
@@ -226,6 +225,7 @@ def locate_document(image: np.ndarray) -> DocumentResult:
     # Paper in shadow looks like the background by colour; it is reached from the lit paper
     # without crossing an edge, so lenient colour tests connected to the seed take it in. Each
     # level gives a candidate; the one whose outline sits on the sharpest edges wins.
+    full_gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)  # for refining the quads at full size
     best: DocumentResult | None = None
     previous: np.ndarray | None = None
     found_quads: list[np.ndarray] = []
@@ -234,12 +234,11 @@ def locate_document(image: np.ndarray) -> DocumentResult:
         if previous is not None and np.array_equal(grown, previous):
             continue  # the same region as the tighter level: the same answer
         previous = grown
-        found = _candidate(rgb, scale, seed, grown, lenient)
-        if found.quad is not None and not found.full_frame:
-            found_quads.append(found.quad * scale)
+        found = _candidate(full_gray, scale, seed, grown)
         if found.quad is None or found.full_frame:
             best = best or found
             continue
+        found_quads.append(found.quad * scale)
         if best is None or best.quad is None or best.full_frame or found.confidence > best.confidence + 0.02:
             best = found
     assert best is not None  # LENIENT_LEVELS is not empty
@@ -252,17 +251,18 @@ def locate_document(image: np.ndarray) -> DocumentResult:
         keep[0] = False
         cue_text = text & keep[labels] & (dense > 0)
         paper = ((score > -LENIENT_LEVELS[1]) | ink).astype(np.float32)
-        searched = _search(rgb, scale, features, barrier, cue_text, found_quads, paper)
+        searched = _search(full_gray, scale, features, barrier, cue_text, found_quads, paper)
         if searched is not None:
             best = searched
-    if _DEBUG is not None:
-        _DEBUG.update(seed=seed, text=text, score=score, small=small)
     return best
 
 
-def _candidate(rgb: np.ndarray, scale: float, seed: np.ndarray, mask: np.ndarray, lenient: float) -> DocumentResult:
-    """The document found by growing the paper from the seed within ``mask`` (one tolerance)."""
-    h, w = rgb.shape[:2]
+def _candidate(gray: np.ndarray, scale: float, seed: np.ndarray, mask: np.ndarray) -> DocumentResult:
+    """The document found by growing the paper from the seed within ``mask`` (one tolerance).
+
+    ``gray`` is the full-size image (for refining the sides), ``mask`` at the working size.
+    """
+    h, w = gray.shape[:2]
     sh, sw = mask.shape
     mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3)))
     count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=4)
@@ -279,36 +279,32 @@ def _candidate(rgb: np.ndarray, scale: float, seed: np.ndarray, mask: np.ndarray
     region = np.zeros_like(region)
     cv2.drawContours(region, [contour], -1, 1, -1)  # holes filled
     region = cv2.morphologyEx(region, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7)))
-    if _DEBUG is not None and lenient == LENIENT_LEVELS[0]:
-        _DEBUG.update(region=region)
     contours, _ = cv2.findContours(region, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
     if not contours:
         return DocumentResult(None, "no document visible: no paper-like region around the text")
     contour = max(contours, key=cv2.contourArea)
     hull = cv2.convexHull(contour)
-    if cv2.contourArea(hull) > 0.93 * sh * sw:
+    hull_area = cv2.contourArea(hull)
+    if hull_area > 0.93 * sh * sw:
         return _flat_scan(h, w, "flat scan: the paper fills the frame")
-    if cv2.contourArea(hull) < 0.02 * sh * sw:
+    if hull_area < 0.02 * sh * sw:
         return DocumentResult(None, "no document visible: the paper-like region is too small")
     quad, fit = fit_quad(hull.reshape(-1, 2).astype(np.float32), contour.reshape(-1, 2).astype(np.float32), region)
     if quad is None:
         return DocumentResult(None, "no document visible: the paper-like region is not four-sided")
-    quad = quad / scale
-    quad, support = refine_quad(rgb, quad)
-    quad = order_quad(quad)
-    quad[:, 0] = np.clip(quad[:, 0], 0, w)
-    quad[:, 1] = np.clip(quad[:, 1], 0, h)
+    quad, support = refine_quad(gray, quad / scale)
+    quad = _in_frame(quad, w, h)
     # Confidence: how four-sided the paper region is, and how much of the outline is a sharp edge;
     # a region that runs along the image frame has most likely leaked into the background.
     on_frame = np.mean((contour[:, 0, 0] <= 1) | (contour[:, 0, 1] <= 1) | (contour[:, 0, 0] >= sw - 2) | (contour[:, 0, 1] >= sh - 2))
     confidence = max(0.0, 0.5 * fit + 0.5 * support - float(on_frame))
-    return DocumentResult(quad.astype(np.float32), "document found", False, confidence)
+    return DocumentResult(quad, "document found", False, confidence)
 
 
-def _search(rgb: np.ndarray, scale: float, features: np.ndarray, barrier: np.ndarray, text: np.ndarray,
+def _search(gray: np.ndarray, scale: float, features: np.ndarray, barrier: np.ndarray, text: np.ndarray,
             hypotheses: list[np.ndarray], paper: np.ndarray) -> DocumentResult | None:
-    """The quad chosen by :func:`ocrprep.regions.quads.search_quads`, refined at full size."""
-    h, w = rgb.shape[:2]
+    """The quad chosen by :func:`ocrprep.regions.quads.search_quads`, refined at full size (``gray``)."""
+    h, w = gray.shape[:2]
     smooth = cv2.GaussianBlur(features, (0, 0), 1.0)
     points = np.argwhere(text)[:, ::-1].astype(np.float64)
     quad, score = search_quads(smooth, hypotheses, barrier.astype(np.uint8) * 255, points, paper)
@@ -319,11 +315,16 @@ def _search(rgb: np.ndarray, scale: float, features: np.ndarray, barrier: np.nda
             quad = hyp / scale  # already refined
             break
     else:
-        quad, _ = refine_quad(rgb, quad / scale)
+        quad, _ = refine_quad(gray, quad / scale)
+    return DocumentResult(_in_frame(quad, w, h), "document found", False, float(np.clip(score, 0.0, 1.0)))
+
+
+def _in_frame(quad: np.ndarray, w: int, h: int) -> np.ndarray:
+    """``quad`` ordered TL, TR, BR, BL and clipped to a ``w`` x ``h`` frame, float32."""
     quad = order_quad(quad)
     quad[:, 0] = np.clip(quad[:, 0], 0, w)
     quad[:, 1] = np.clip(quad[:, 1], 0, h)
-    return DocumentResult(quad.astype(np.float32), "document found", False, float(np.clip(score, 0.0, 1.0)))
+    return quad
 
 
 def _flat_scan(h: int, w: int, reason: str) -> DocumentResult:

@@ -100,10 +100,10 @@ def _polygon_to_quad(poly: np.ndarray) -> np.ndarray | None:
             # The new corner must lie beyond both sides (extension, not reversal).
             if np.dot(point - a0, a1 - a0) < 0 or np.dot(point - b1, b0 - b1) < 0:
                 continue
-            new = pts[:i] + [point] + pts[i + 2 :] if i + 1 < n else [point] + pts[1:i]
-            if i + 1 >= n:  # the dropped side joins the last and first vertices
-                new = [point] + pts[1 : n - 1]
-            pts = new
+            if i + 1 < n:
+                pts = pts[:i] + [point] + pts[i + 2 :]
+            else:  # the dropped side joins the last and first vertices
+                pts = [point] + pts[1 : n - 1]
             break
         else:
             return None
@@ -248,8 +248,11 @@ def _ransac_line(points: np.ndarray, profile: np.ndarray, tol: float, seed: int 
     return _line_from_points(points[inliers[best]].astype(np.float32)), int(counts[best])
 
 
-def refine_quad(rgb: np.ndarray, quad: np.ndarray) -> tuple[np.ndarray, float]:
+def refine_quad(gray: np.ndarray, quad: np.ndarray) -> tuple[np.ndarray, float]:
     """Move each side onto the image edge it belongs to; returns (quad, edge support 0..1).
+
+    ``gray`` is the full-size image as uint8 luminance (H, W) and ``quad`` is in its pixels; the
+    caller converts once for all the quads it refines.
 
     Each side is sampled by 48 profiles across it, straight from the full-size grey image. When
     most profiles see a sharp edge near the side, the side is re-fitted through those edge points
@@ -257,8 +260,7 @@ def refine_quad(rgb: np.ndarray, quad: np.ndarray) -> tuple[np.ndarray, float]:
     paper), a wider search outwards looks for a straight run of sharp edge points by RANSAC and
     moves the side there.
     """
-    gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-    scale = min(1.0, REFINE_SIDE / max(rgb.shape[:2]))
+    scale = min(1.0, REFINE_SIDE / max(gray.shape[:2]))
     q = quad * scale
     centre = q.mean(axis=0)
     size = float(np.sqrt(max(1.0, cv2.contourArea(q.reshape(-1, 1, 2)))))
@@ -267,6 +269,7 @@ def refine_quad(rgb: np.ndarray, quad: np.ndarray) -> tuple[np.ndarray, float]:
     offsets = np.arange(-near, far + 0.5, 1.0, dtype=np.float32)
     inner = np.abs(offsets) <= near
     n_prof = 48
+    ts = np.linspace(0.08, 0.92, n_prof, dtype=np.float32)
     lines, supported = [], 0
     for i in range(4):
         a, b = q[i], q[(i + 1) % 4]
@@ -276,7 +279,6 @@ def refine_quad(rgb: np.ndarray, quad: np.ndarray) -> tuple[np.ndarray, float]:
         normal = np.array([u[1], -u[0]], np.float32)
         if np.dot((a + b) / 2 - centre, normal) < 0:
             normal = -normal  # pointing outwards
-        ts = np.linspace(0.08, 0.92, n_prof, dtype=np.float32)
         base = a[None, :] + ts[:, None] * d[None, :]
         pts = base[:, None, :] + offsets[None, :, None] * normal[None, None, :]
         prof = cv2.remap(gray, (pts[..., 0] / scale).astype(np.float32), (pts[..., 1] / scale).astype(np.float32),

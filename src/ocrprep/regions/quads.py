@@ -151,6 +151,12 @@ def side_contrast(field: Evidence, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.sqrt(np.maximum(e2, 0.0))
 
 
+def _support(field: Evidence, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Edge support of segments from ``a`` to ``b``, 0..1 per segment (...): how sharp the
+    :func:`side_contrast` along each is (4 grey levels count 0, 18 and more count 1)."""
+    return np.clip((side_contrast(field, a, b) - 4.0) / 14.0, 0.0, 1.0).mean(axis=-1)
+
+
 def search_quads(
     features: np.ndarray,
     hypotheses: list[np.ndarray],
@@ -253,11 +259,16 @@ def _side_options(field: Evidence, hyp: np.ndarray,
     centre = hyp.mean(axis=0)
     options = []
     sides = _side_lines(hyp)
-    support = np.clip((side_contrast(field, hyp, np.roll(hyp, -1, axis=0)) - 4.0) / 14.0, 0.0, 1.0).mean(axis=-1)
+    support = _support(field, hyp, np.roll(hyp, -1, axis=0))
+    # Per side, the share of the text beyond it.
+    if len(tp):
+        beyond = (np.cos(sides[:, :1]) * tp[:, 0] + np.sin(sides[:, :1]) * tp[:, 1] > sides[:, 1:] + 1.0).mean(axis=1)
+    else:
+        beyond = np.zeros(4)
+    settled = _settled(field, hyp, support, beyond)
     for i, (theta, rho) in enumerate(sides):
         mine = [(float(theta), float(rho))]
-        beyond = float(np.mean(np.cos(theta) * tp[:, 0] + np.sin(theta) * tp[:, 1] > rho + 1.0)) if len(tp) else 0.0
-        if _settled(field, hyp, support, beyond)[i]:
+        if settled[i]:
             options.append(mine)  # a sharp side with paper only inside that keeps the text: kept
             continue
         swept = _sweep_side(field, sides, i, centre, size)
@@ -280,8 +291,9 @@ def _side_options(field: Evidence, hyp: np.ndarray,
     return options
 
 
-def _settled(field: Evidence, quad: np.ndarray, support: np.ndarray, text_out: float) -> np.ndarray:
-    """Per side of ``quad``: sharp, keeping the text, and (with a paper map) paper on its inside only."""
+def _settled(field: Evidence, quad: np.ndarray, support: np.ndarray, text_out: float | np.ndarray) -> np.ndarray:
+    """Per side of ``quad``: sharp, keeping the text (``text_out``: share outside, overall or per
+    side), and (with a paper map) paper on its inside only."""
     ok = (support >= 0.75) & (text_out <= 0.003)
     if field.paper is not None:
         inside, beyond = _bands(field.paper, field.width, field.height, quad, np.roll(quad, -1, axis=0))
@@ -294,8 +306,7 @@ def _score(field: Evidence, combos: np.ndarray, quads: np.ndarray,
     """(score, edge support per side (N, 4), share of text outside) of quads given by their lines."""
     w, h = field.width, field.height
     a, b = quads, np.roll(quads, -1, axis=1)
-    contrast = side_contrast(field, a, b)  # (N, 4, S)
-    per_side = np.clip((contrast - 4.0) / 14.0, 0.0, 1.0).mean(axis=-1)  # (N, 4)
+    per_side = _support(field, a, b)  # (N, 4)
     edge = 0.5 * per_side.mean(axis=1) + 0.5 * per_side.min(axis=1)
     # Share of the text outside: a point is outside when beyond any of the four lines.
     if len(tp):
@@ -332,7 +343,8 @@ def _sweep_side(field: Evidence, sides: np.ndarray, i: int, centre: np.ndarray, 
     """The ``keep`` best lines near side ``i`` (tilted and shifted), by the contrast across them.
 
     Each candidate runs between its crossings with the two neighbouring sides; the shifts run from
-    most of the way in towards the centre to half the quad's size outwards, one pixel apart.
+    most of the way in towards the centre to 1.5 times the quad's size outwards, two pixels apart,
+    each tilted by up to 8 degrees either way.
     """
     theta, rho = sides[i]
     n0 = np.array([np.cos(theta), np.sin(theta)])
@@ -355,7 +367,7 @@ def _sweep_side(field: Evidence, sides: np.ndarray, i: int, centre: np.ndarray, 
     if not good.any():
         return np.zeros((0, 2))
     cand, a, b = cand[good], a[good], b[good]
-    score = np.clip((side_contrast(field, a, b) - 4.0) / 14.0, 0.0, 1.0).mean(axis=-1)
+    score = _support(field, a, b)
     offset = cand[:, 1] - (np.cos(cand[:, 0]) * centre[0] + np.sin(cand[:, 0]) * centre[1])
     chosen: list[np.ndarray] = []
     for k in np.argsort(-score):
