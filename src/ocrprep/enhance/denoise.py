@@ -86,9 +86,9 @@ def deblock(image: np.ndarray, strength: float = 20.0) -> np.ndarray:
 def denoise(image: np.ndarray, sigma: float | None = None) -> np.ndarray:
     """Smooth noise of standard deviation ``sigma`` (estimated when omitted), keeping edges.
 
-    A 3x3 median removes speckle; stronger noise adds an edge-preserving bilateral filter whose
-    range is tied to the noise level. Thin print suffers from the median: use it for real noise
-    only (the policy asks for a measured sigma of 4 or more).
+    A 3x3 median removes speckle; stronger noise adds :func:`deblock`'s edge-keeping bilateral
+    filter, its range tied to the noise level. Thin print suffers from the median: use it for
+    real noise only (the policy asks for a measured sigma of 4 or more).
 
     Returns
     -------
@@ -106,5 +106,5 @@ def denoise(image: np.ndarray, sigma: float | None = None) -> np.ndarray:
     level = estimate_noise(image) if sigma is None else float(sigma)
     out = cv2.medianBlur(image, 3)
     if level > 8.0:
-        out = cv2.bilateralFilter(out, 5, sigmaColor=2.5 * level, sigmaSpace=3)
+        out = deblock(out, 2.5 * level)
     return out
