@@ -266,12 +266,13 @@ def _plan_and_apply(
             out = remove_borders(out, borders)
             sides = dict(zip(("top", "bottom", "left", "right"), borders, strict=True))
             ops.append(Operation("remove_borders", sides))
-    dark = _defect(report, "dark") >= 0.5 or m["paper"] < th.min_paper
-    faint = _defect(report, "faint") >= 0.5 or m["contrast"] < th.min_contrast
+    dim = m["paper"] < th.min_paper
+    low_contrast = m["contrast"] < th.min_contrast
+    dark = _defect(report, "dark") >= 0.5 or dim
+    faint = _defect(report, "faint") >= 0.5 or low_contrast
     shadow = m["unevenness"] >= th.unevenness
     rebuilt = False
-    grey_faint = th.faint_path == "grey" and m["contrast"] < th.min_contrast
-    if not shadow and (m["paper"] < th.min_paper or grey_faint):
+    if not shadow and (dim or (low_contrast and th.faint_path == "grey")):
         # evenly lit but faint or dim: the ink itself must be recovered
         out, done = _recover_ink(out, m, th)
         ops += done
@@ -338,14 +339,14 @@ def _recover_ink(
         ops.append(Operation("deblock", {"strength": strength}))
     work = normalize_illumination(work, estimate_background(work), target=255)
     ops.append(Operation("illumination", {"unevenness": m["unevenness"]}))
-    # On a dim page a black scanner strip or photo is as dark as the ink: take the ink level from
-    # the strokes. A faint page's darkest pixels are its ink (the faint strokes themselves are
-    # too broken up for the stroke mask to measure their level well).
     if not dim and th.ink_smooth > 0:
         # faint print spans a few dozen grey levels: the stretch would leave them as coarse
         # steps (posterised, ragged strokes); a light blur first gives them back their in-between
         work = smooth_artifacts(work, th.ink_smooth)
         ops.append(Operation("smooth", {"sigma": th.ink_smooth}))
+    # On a dim page a black scanner strip or photo is as dark as the ink: take the ink level from
+    # the strokes. A faint page's darkest pixels are its ink (the faint strokes themselves are
+    # too broken up for the stroke mask to measure their level well).
     levels = estimate_levels(work, text_ink=dim)
     gamma = th.ink_gamma if dim else _bold_gamma(th.faint_ink_gamma, m["text_height"], th)
     work = stretch_contrast(work, levels, gamma=gamma)
