@@ -25,6 +25,16 @@ def _names(result: EnhanceResult) -> list[str]:
     return [op.name for op in result.operations]
 
 
+def _faint() -> np.ndarray:
+    """Receipt 150 with its print faded (evenly lit, bright paper)."""
+    return degrade(receipt("150"), "faint", "severe", seed=3)
+
+
+def _dim() -> np.ndarray:
+    """Receipt 042 dimmed and heavily JPEG-compressed."""
+    return degrade(receipt("042"), "dim_jpeg", 0.7, seed=2)
+
+
 def test_a_skewed_receipt_is_levelled_and_assesses_better() -> None:
     image = receipt("150")
     skewed = degrade(image, "skew", seed=1, angle=-18.0)
@@ -58,7 +68,7 @@ def test_a_shadowed_receipt_is_evened_out_and_assesses_better() -> None:
 
 def test_faint_print_is_recovered_in_grey_smoothed_then_stretched() -> None:
     image = receipt("150")
-    faint = degrade(image, "faint", "severe", seed=3)
+    faint = _faint()
     result = auto_enhance(faint)  # the default path of an evenly lit faint page
     names = _names(result)
     assert names[names.index("gray"):][:4] == ["gray", "illumination", "smooth", "contrast"]
@@ -75,7 +85,7 @@ def test_faint_print_is_recovered_in_grey_smoothed_then_stretched() -> None:
 
 @pytest.mark.parametrize("bold", [5.0, 40.0])
 def test_small_faint_print_is_stretched_linearly(bold: float) -> None:
-    faint = degrade(receipt("150"), "faint", "severe", seed=3)
+    faint = _faint()
     result = auto_enhance(faint, thresholds=Thresholds(bold_text_height=bold))
     height = result.measurements["text_height"]
     assert 5.0 < height < 40.0
@@ -85,7 +95,7 @@ def test_small_faint_print_is_stretched_linearly(bold: float) -> None:
 
 def test_faint_path_chooses_the_path_of_faint_pages_only() -> None:
     image = receipt("150")
-    faint = degrade(image, "faint", "severe", seed=3)
+    faint = _faint()
     colour = auto_enhance(faint, thresholds=Thresholds(faint_path="colour"))
     assert estimate_levels(colour.image).contrast > 0.8 * estimate_levels(image).contrast
     assert colour.after.score > colour.before.score
@@ -96,14 +106,14 @@ def test_faint_path_chooses_the_path_of_faint_pages_only() -> None:
     grey = auto_enhance(faint, thresholds=Thresholds(faint_path="grey"))
     assert "gray" in _names(grey) and grey.operations == auto_enhance(faint).operations
     # a dim page takes the grey recovery whichever path faint pages take
-    dim = degrade(receipt("042"), "dim_jpeg", 0.7, seed=2)
+    dim = _dim()
     assert "deblock" in _names(auto_enhance(dim, thresholds=Thresholds(faint_path="colour")))
     with pytest.raises(MalformedRequest):
         Thresholds(faint_path="sepia")  # type: ignore[arg-type]
 
 
 def test_a_dim_jpeg_page_is_deblocked_before_its_stretch() -> None:
-    dim = degrade(receipt("042"), "dim_jpeg", 0.7, seed=2)
+    dim = _dim()
     result = auto_enhance(dim)
     names = _names(result)
     assert names.index("gray") < names.index("deblock") < names.index("contrast")
@@ -114,7 +124,7 @@ def test_a_dim_jpeg_page_is_deblocked_before_its_stretch() -> None:
 
 
 def test_a_black_strip_does_not_stand_in_for_the_ink_of_a_dim_page() -> None:
-    dim = degrade(receipt("042"), "dim_jpeg", 0.7, seed=2)
+    dim = _dim()
     plain = auto_enhance(dim)
     strip = dim.copy()
     strip[:, :40] = 0  # a scanner's black edge, wider than any stroke
