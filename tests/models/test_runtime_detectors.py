@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import cv2
@@ -12,11 +14,11 @@ import pytest
 from _models_support import db_url, stamp_page, tiny_detector_dir, tiny_model_dir  # noqa: F401
 from _models_support import tiny_dataset, tiny_dataset_dir  # noqa: F401
 
-from ocrprep.config import Settings
+from ocrprep.config import Settings, load_settings
 from ocrprep.errors import ModelError
 from ocrprep.models.runtime import resolve_detector, resolve_model, start_model
 from ocrprep.registry import CLASSIFIER, REGION_DETECTOR, Registry, Status
-from ocrprep.regions.detector import DetectorModel, load_detector
+from ocrprep.regions.detector import DetectorModel, detect_regions, load_detector, read_detector
 
 
 @pytest.fixture
@@ -33,8 +35,6 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_url: str) -> Path:
 
 @pytest.fixture
 def settings(home: Path) -> Settings:
-    from ocrprep.config import load_settings
-
     return load_settings()
 
 
@@ -174,9 +174,6 @@ def test_a_loaded_detector_answers_like_the_trained_one_without_importing_lightg
 ) -> None:
     """Loading uses the classifiers' tree evaluator, so a one-shot process does not pay for
     importing LightGBM (seconds on a busy machine); the answers are the trained booster's."""
-    import subprocess
-    import sys
-
     code = (
         "import sys, json, cv2\n"
         "from ocrprep.regions.detector import load_detector, detect_regions\n"
@@ -185,8 +182,6 @@ def test_a_loaded_detector_answers_like_the_trained_one_without_importing_lightg
         "print(json.dumps({'lightgbm': 'lightgbm' in sys.modules, 'found': detect_regions(page, model)}))\n"
     )
     import lightgbm as lgb
-
-    from ocrprep.regions.detector import DetectorModel, detect_regions, read_detector
 
     page, _ = stamp_page(5)
     cv2.imwrite(str(tmp_path / "page.png"), cv2.cvtColor(page, cv2.COLOR_RGB2BGR))

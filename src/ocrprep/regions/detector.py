@@ -303,8 +303,8 @@ def read_detector(folder: str | Path, name: str | None = None) -> DetectorModel:
         meta = json.loads((folder / "model.json").read_text())
     except (OSError, ValueError) as exc:
         raise ModelError(f"cannot load the region detector at {folder}: {exc}") from exc
-    if not isinstance(meta, dict) or meta.get("kind") != "region-detector":
-        kind = meta.get("kind") if isinstance(meta, dict) else None
+    kind = meta.get("kind") if isinstance(meta, dict) else None
+    if kind != "region-detector":
         raise ModelError(f"{folder} is not a region detector (model.json kind={kind!r})")
     if meta.get("feature_version") != FEATURE_VERSION:
         raise ModelError(

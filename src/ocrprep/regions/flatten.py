@@ -12,7 +12,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-__all__ = ["estimate_aspect_ratio", "flatten_document", "output_size"]
+__all__ = ["estimate_aspect_ratio", "flatten_document", "longest_sides", "output_size"]
 
 
 def estimate_aspect_ratio(quad: np.ndarray, shape: tuple[int, ...]) -> float:
@@ -78,6 +78,20 @@ def _side_ratio(q: np.ndarray) -> float:
     return float((top + bottom) / max(left + right, 1e-9))
 
 
+def longest_sides(quad: np.ndarray) -> tuple[float, float]:
+    """(width, height) of a TL, TR, BR, BL quad: its longer top/bottom and left/right side, in pixels.
+
+    Examples
+    --------
+    >>> longest_sides(np.array([[10, 10], [50, 10], [60, 90], [10, 90]], np.float32))
+    (50.0, 80.62257748298549)
+    """
+    q = np.asarray(quad, np.float64).reshape(4, 2)
+    width = max(np.hypot(*(q[1] - q[0])), np.hypot(*(q[2] - q[3])))
+    height = max(np.hypot(*(q[3] - q[0])), np.hypot(*(q[2] - q[1])))
+    return float(width), float(height)
+
+
 def output_size(quad: np.ndarray, shape: tuple[int, ...]) -> tuple[int, int]:
     """The (width, height) of the flattened document: true aspect ratio, no resolution lost.
 
@@ -92,8 +106,7 @@ def output_size(quad: np.ndarray, shape: tuple[int, ...]) -> tuple[int, int]:
     """
     q = np.asarray(quad, np.float64).reshape(4, 2)
     ratio = estimate_aspect_ratio(q, shape)
-    width = max(np.hypot(*(q[1] - q[0])), np.hypot(*(q[2] - q[3])))
-    height = max(np.hypot(*(q[3] - q[0])), np.hypot(*(q[2] - q[1])))
+    width, height = longest_sides(q)
     if width / ratio >= height:
         height = width / ratio
     else:

@@ -213,8 +213,9 @@ def fit_quad(hull: np.ndarray, contour: np.ndarray, region: np.ndarray) -> tuple
     for corners in candidates:
         if corners is None:
             continue
-        fitted = _refit_sides(corners, contour)
-        for quad in (fitted, order_quad(corners)) if fitted is not None else (order_quad(corners),):
+        for quad in (_refit_sides(corners, contour), order_quad(corners)):
+            if quad is None:
+                continue
             score = _mask_iou(quad, region)
             if score > best_score:
                 best, best_score = quad, score

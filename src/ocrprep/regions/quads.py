@@ -198,7 +198,6 @@ def search_quads(
     >>> bool(np.abs(quad - true).max() <= 3)  # coarse: the caller refines at full size
     True
     """
-    h, w = features.shape[:2]
     field = edge_field(features, paper)
     if len(text_points) > 300:
         text_points = text_points[:: len(text_points) // 300 + 1]

@@ -29,14 +29,6 @@ MIN_TEXT_HEIGHT = 12.0  # px: flattened text smaller than this is flattened agai
 TARGET_TEXT_HEIGHT = 20.0  # px: the text height that second flattening aims at (at most 2x)
 
 
-def _text_height(image: np.ndarray) -> float:
-    try:
-        from ocrprep.enhance import estimate_text_height
-    except ImportError:  # the enhance area is optional: flatten at the photo's resolution
-        return 0.0
-    return estimate_text_height(image)
-
-
 def extract_document(image: np.ndarray, *, margin: float = 0.02, upsample: bool = False) -> tuple[np.ndarray, dict[str, Any]]:
     """The flattened document of ``image`` cut to its content, and the parameters used.
 
@@ -65,7 +57,9 @@ def extract_document(image: np.ndarray, *, margin: float = 0.02, upsample: bool 
     flat = image if found.full_frame else flatten_document(image, found.quad)
     factor = 1.0
     if upsample and not found.full_frame:
-        height = _text_height(flat)
+        from ocrprep.enhance import estimate_text_height
+
+        height = estimate_text_height(flat)
         if 0 < height < MIN_TEXT_HEIGHT:
             factor = min(2.0, TARGET_TEXT_HEIGHT / height)
             size = (round(flat.shape[1] * factor), round(flat.shape[0] * factor))

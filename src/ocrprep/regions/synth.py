@@ -15,6 +15,8 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
+from ocrprep.regions.flatten import longest_sides
+
 __all__ = ["BACKGROUNDS", "compose_photo", "make_background", "project_document"]
 
 Rng = np.random.Generator
@@ -196,10 +198,8 @@ def project_document(
 def _shrink_to(document: np.ndarray, quad: np.ndarray) -> np.ndarray:
     """``document`` area-averaged down to the largest scale its sides have in ``quad`` (or as is)."""
     dh, dw = document.shape[:2]
-    q = np.asarray(quad, np.float64)
-    across = max(np.hypot(*(q[1] - q[0])), np.hypot(*(q[2] - q[3]))) / dw
-    down = max(np.hypot(*(q[3] - q[0])), np.hypot(*(q[2] - q[1]))) / dh
-    scale = max(across, down)
+    width, height = longest_sides(quad)
+    scale = max(width / dw, height / dh)
     if scale >= 1.0:
         return document
     size = (max(1, round(dw * scale)), max(1, round(dh * scale)))
