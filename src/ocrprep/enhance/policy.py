@@ -306,14 +306,14 @@ def _plan_and_apply(
     return out, ops
 
 
-def _bold_gamma(gamma: float, text_height: float, th: Thresholds) -> float:
-    """``gamma``, or 1 (a linear stretch) for print smaller than ``th.bold_text_height``.
+def _faint_gamma(text_height: float, th: Thresholds) -> float:
+    """``th.faint_ink_gamma``, or 1 (a linear stretch) for print under ``th.bold_text_height``.
 
     A gamma above 1 darkens the mid-tones, which thickens strokes: broken faint strokes join up,
     but the counters and gaps of small print (1-2 pixels wide) close, and Tesseract then reads
     blobs (F1 0.7-0.8 fell to 0.1-0.3 on such receipts).
     """
-    return 1.0 if 0 < text_height < th.bold_text_height else gamma
+    return 1.0 if 0 < text_height < th.bold_text_height else th.faint_ink_gamma
 
 
 def _recover_ink(
@@ -328,7 +328,7 @@ def _recover_ink(
     darkening the mid-tones turns dust and blocks into dark specks that make Tesseract's page
     layout give up. A faint page spans only a few dozen grey levels: a light blur restores the
     in-between levels the stretch would otherwise leave as coarse steps, and a mild gamma
-    (``faint_ink_gamma``) joins broken strokes, except on small print (``_bold_gamma``).
+    (``faint_ink_gamma``) joins broken strokes, except on small print (``_faint_gamma``).
     """
     ops = [Operation("gray")]
     work = as_gray(image)
@@ -348,7 +348,7 @@ def _recover_ink(
     # the strokes. A faint page's darkest pixels are its ink (the faint strokes themselves are
     # too broken up for the stroke mask to measure their level well).
     levels = estimate_levels(work, text_ink=dim)
-    gamma = th.ink_gamma if dim else _bold_gamma(th.faint_ink_gamma, m["text_height"], th)
+    gamma = th.ink_gamma if dim else _faint_gamma(m["text_height"], th)
     work = stretch_contrast(work, levels, gamma=gamma)
     ops.append(Operation("contrast", {"ink": levels.ink, "paper": levels.paper, "gamma": gamma}))
     return like_input(work, image), ops
