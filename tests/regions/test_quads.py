@@ -23,9 +23,14 @@ def _page(seed: int, shadow: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
         # A shadow over the lower half of the scene: the paper there is as dark as the table.
         ramp = np.clip((np.arange(400) - 190) / 20.0, 0, 1)[:, None, None]
         image *= 1 - shadow * ramp
+    return _features(image), ink
+
+
+def _features(image: np.ndarray) -> np.ndarray:
+    """What ``locate_document`` gives ``search_quads``: Lab with the luminance halved, smoothed."""
     rgb = np.clip(image, 0, 255).astype(np.uint8)
     lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab).astype(np.float32) * np.array([0.5, 1, 1], np.float32)
-    return cv2.GaussianBlur(lab, (0, 0), 1.0), ink
+    return cv2.GaussianBlur(lab, (0, 0), 1.0)
 
 
 def _points(ink: np.ndarray) -> np.ndarray:
@@ -93,11 +98,10 @@ def test_a_side_on_a_pen_beside_the_paper_is_pulled_back_when_the_paper_map_is_g
     for y in range(60, 350, 14):
         ink[y : y + 4, 80:220] = True
     image[ink] = 30
-    rgb = np.clip(image, 0, 255).astype(np.uint8)
-    features = cv2.GaussianBlur(cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab).astype(np.float32) * [0.5, 1, 1], (0, 0), 1.0)
+    features = _features(image)
     paper = np.zeros((400, 300), np.float32)
     paper[40:360, 60:240] = 1
     on_pen = np.array([[60, 40], [268, 40], [268, 360], [60, 360]], np.float32)
-    quad, _ = search_quads(features.astype(np.float32), [on_pen], np.zeros(ink.shape, np.uint8), _points(ink), paper)
+    quad, _ = search_quads(features, [on_pen], np.zeros(ink.shape, np.uint8), _points(ink), paper)
     assert quad is not None
     assert quad_iou(quad, TRUE) >= 0.95
