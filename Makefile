@@ -59,7 +59,7 @@ bench-regions: venv
 
 ## The OCR section of bench-regions on 8 photos composed at a phone-like 12 MP (beside the 1.9-MP one).
 bench-regions-phone: venv
-	$(BIN)/python bench/bench_regions.py --data $(SHARED) --limit 8 --ocr-limit 0 --phone-ocr 8 --detector-train 0 \
+	$(BIN)/python bench/bench_regions.py --data $(SHARED) --limit 8 --ocr-limit 0 --phone-ocr 8 --detector-train 0 --detector-text-train 0 \
 		--out bench/results/regions_phone.txt
 
 bench-serve: venv
