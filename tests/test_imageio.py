@@ -402,6 +402,38 @@ def test_reduced_decode_of_a_real_receipt_is_close_to_the_full_decode() -> None:
     assert mean_abs(reduced, reference) < 4  # DCT scaling vs area averaging on fine print
 
 
+@pytest.mark.parametrize(("fmt", "max_side"), [("jpeg", None), ("jpeg", 300), ("png", None), ("png", 300), ("webp", None)])
+def test_grey_decode_is_the_luminance_of_the_colour_decode(fmt: str, max_side: int | None) -> None:
+    data = encode_image(page(21, (480, 640)), fmt, quality=95)
+    colour, info = decode_image_with_info(data, max_side=max_side)
+    grey, grey_info = decode_image_with_info(data, max_side=max_side, as_gray=True)
+    assert grey.shape == colour.shape[:2] and grey.dtype == np.uint8
+    assert grey_info == info
+    # JPEG hands over its own Y plane; the colour decode goes through RGB and back (+-1 level,
+    # more only where a saturated colour was clipped to the RGB range)
+    off = np.abs(grey.astype(int) - cv2.cvtColor(colour, cv2.COLOR_RGB2GRAY))
+    assert off.mean() < 0.25 and (off > 2).mean() < 0.001
+
+
+@pytest.mark.parametrize("orientation", [3, 6, 8])
+def test_grey_decode_applies_exif_orientation(orientation: int) -> None:
+    data = _with_orientation(page(14, (60, 100)), orientation, "JPEG")
+    expected = cv2.cvtColor(decode_image(data), cv2.COLOR_RGB2GRAY)
+    grey = decode_image(data, as_gray=True)
+    assert grey.shape == expected.shape
+    assert mean_abs(grey, expected) < 0.1
+
+
+def test_grey_decode_of_pillow_only_modes_and_bad_data() -> None:
+    cmyk = pil_bytes(Image.new("CMYK", (30, 20), (0, 255, 255, 0)), "JPEG")  # red, by Pillow
+    grey = decode_image(cmyk, as_gray=True)
+    assert grey.shape == (20, 30)
+    assert abs(int(grey.mean()) - int(cv2.cvtColor(decode_image(cmyk), cv2.COLOR_RGB2GRAY).mean())) <= 1
+    data = encode_image(page(3, (200, 300)), "jpeg")
+    with pytest.raises(ImageDecodeError):
+        decode_image(data[: len(data) // 2], as_gray=True, max_side=100)
+
+
 # ---------------------------------------------------------------- encode
 
 

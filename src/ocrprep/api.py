@@ -40,5 +40,5 @@ def assess_source(
         data = storage.read_bytes(os.fspath(source), settings.storage,
                                   max_bytes=settings.limits.max_bytes)
     image, info = imageio.decode_image_with_info(data, page=page, limits=settings.limits,
-                                                 max_side=quality.ASSESS_MAX_SIDE)
+                                                 max_side=quality.ASSESS_MAX_SIDE, as_gray=True)
     return quality.assess(image, source_size=(info.height, info.width))

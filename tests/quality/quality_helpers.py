@@ -10,7 +10,7 @@ from ocrprep.quality import ASSESS_MAX_SIDE, QualityReport, assess
 
 def assess_bytes(data: bytes) -> QualityReport:
     """Reduced decode plus assess, as ``ocrprep assess`` does it."""
-    image, info = decode_image_with_info(data, max_side=ASSESS_MAX_SIDE)
+    image, info = decode_image_with_info(data, max_side=ASSESS_MAX_SIDE, as_gray=True)
     return assess(image, source_size=(info.height, info.width))
 
 

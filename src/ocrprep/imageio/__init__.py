@@ -292,8 +292,9 @@ def decode_image(
     page: int = 0,
     limits: ImageLimits | None = None,
     max_side: int | None = None,
+    as_gray: bool = False,
 ) -> np.ndarray:
-    """Decode an image to a uint8 RGB array, safely.
+    """Decode an image to a uint8 RGB (or grayscale) array, safely.
 
     Parameters
     ----------
@@ -311,11 +312,15 @@ def decode_image(
         halvings, then one bilinear step of factor > 0.5; on SROIE receipts at 800 px it differs
         from a full decode + ``cv2.INTER_AREA`` by 1.6 grey levels on average); other formats are decoded in full then downsized the same way.
         Never upscales.
+    as_gray : bool
+        Return the luminance only, ``(H, W)`` (ITU-R 601 weights, as ``cv2.COLOR_RGB2GRAY``).
+        A JPEG is then decoded without its chroma, about a third cheaper; what
+        :func:`ocrprep.quality.assess` uses.
 
     Returns
     -------
     numpy.ndarray
-        ``(H, W, 3)`` uint8 RGB, EXIF orientation applied.
+        ``(H, W, 3)`` uint8 RGB (``(H, W)`` with ``as_gray``), EXIF orientation applied.
 
     Raises
     ------
@@ -338,8 +343,10 @@ def decode_image(
     (40, 60, 3)
     >>> decode_image(encode_image(rgb, "jpeg"), max_side=30).shape
     (20, 30, 3)
+    >>> decode_image(encode_image(rgb, "jpeg"), as_gray=True).shape
+    (40, 60)
     """
-    return decode_image_with_info(data, page=page, limits=limits, max_side=max_side)[0]
+    return decode_image_with_info(data, page=page, limits=limits, max_side=max_side, as_gray=as_gray)[0]
 
 
 def decode_image_with_info(
@@ -348,6 +355,7 @@ def decode_image_with_info(
     page: int = 0,
     limits: ImageLimits | None = None,
     max_side: int | None = None,
+    as_gray: bool = False,
 ) -> tuple[np.ndarray, ImageInfo]:
     """Like :func:`decode_image`, also returning the header's :class:`ImageInfo`.
 
@@ -373,12 +381,15 @@ def decode_image_with_info(
             _check_scans(data, fmt)
             array = None
             if fast_path(image, fmt, page, data):
-                array = decode_cv2(data, fmt, image.size, max_side)
+                # JPEG grey: libjpeg's Y plane, no chroma work; other formats convert below
+                array = decode_cv2(data, fmt, image.size, max_side, as_gray and fmt == "JPEG")
             if array is None:  # other modes/formats, or OpenCV refused: Pillow names the problem
                 if max_side is not None and fmt == "JPEG":
                     draft(image, max_side)
                 image.load()
                 array = to_rgb(image)
+    if as_gray and array.ndim == 3:
+        array = cv2.cvtColor(array, cv2.COLOR_RGB2GRAY)
     array = apply_orientation(array, info.orientation)
     if max_side is not None:
         array = shrink(array, max_side, (info.width, info.height))

@@ -37,20 +37,26 @@ def jpeg_scale(size: tuple[int, int], max_side: int | None) -> int:
 _REDUCED = {1: 0, 2: cv2.IMREAD_REDUCED_GRAYSCALE_2, 4: cv2.IMREAD_REDUCED_GRAYSCALE_4, 8: cv2.IMREAD_REDUCED_GRAYSCALE_8}
 
 
-def decode_cv2(data: bytes, fmt: str, size: tuple[int, int], max_side: int | None) -> np.ndarray | None:
+def decode_cv2(
+    data: bytes, fmt: str, size: tuple[int, int], max_side: int | None, as_gray: bool = False
+) -> np.ndarray | None:
     """Decode with OpenCV (libjpeg-turbo DCT scaling for JPEG); ``None`` when OpenCV refuses.
 
     OpenCV returns ``None`` for truncated or corrupt JPEG and PNG data (it never hands back a
-    half-grey image), and the caller then lets Pillow decode and name the problem.
+    half-grey image), and the caller then lets Pillow decode and name the problem. ``as_gray``
+    decodes the luminance only: for JPEG libjpeg hands over the Y plane and skips the chroma
+    IDCT, upsampling and colour conversion.
     """
     scale = jpeg_scale(size, max_side) if fmt == "JPEG" else 1
-    flags = _REDUCED[scale] | cv2.IMREAD_COLOR_RGB | cv2.IMREAD_IGNORE_ORIENTATION
+    flags = _REDUCED[scale] | cv2.IMREAD_IGNORE_ORIENTATION
+    if not as_gray:
+        flags |= cv2.IMREAD_COLOR_RGB
     buffer = np.frombuffer(data, np.uint8)
     try:
         array = cv2.imdecode(buffer, flags)
     except cv2.error:
         return None
-    if array is None or array.ndim != 3 or array.shape[2] != 3 or array.dtype != np.uint8:
+    if array is None or array.dtype != np.uint8 or array.shape[2:] != (() if as_gray else (3,)):
         return None
     expected = (-(-size[1] // scale), -(-size[0] // scale))
     if array.shape[:2] != expected:
@@ -126,7 +132,10 @@ def to_rgb(image: Image.Image) -> np.ndarray:
 
 
 def apply_orientation(array: np.ndarray, orientation: int) -> np.ndarray:
-    """EXIF orientation 1..8 as the same transposes Pillow's ``ImageOps.exif_transpose`` uses."""
+    """EXIF orientation 1..8 as the same transposes Pillow's ``ImageOps.exif_transpose`` uses.
+
+    Works on ``(H, W)`` and ``(H, W, C)`` arrays alike.
+    """
     if orientation == 2:
         array = array[:, ::-1]
     elif orientation == 3:
@@ -134,11 +143,11 @@ def apply_orientation(array: np.ndarray, orientation: int) -> np.ndarray:
     elif orientation == 4:
         array = array[::-1]
     elif orientation == 5:
-        array = array.transpose(1, 0, 2)
+        array = array.swapaxes(0, 1)
     elif orientation == 6:
         array = np.rot90(array, k=-1)
     elif orientation == 7:
-        array = array.transpose(1, 0, 2)[::-1, ::-1]
+        array = array.swapaxes(0, 1)[::-1, ::-1]
     elif orientation == 8:
         array = np.rot90(array, k=1)
     out = np.ascontiguousarray(array)

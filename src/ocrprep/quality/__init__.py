@@ -5,7 +5,7 @@ measurements, reused as classifier features), compares each measurement with its
 (:class:`QualityLimits`) and explains every defect in plain words with the measured value and the
 limit. No trained model is needed; a trained classifier plugs into the same report.
 
-Decode inputs with ``decode_image(data, max_side=ASSESS_MAX_SIDE)`` and pass the original
+Decode inputs with ``decode_image(data, max_side=ASSESS_MAX_SIDE, as_gray=True)`` and pass the original
 ``(height, width)`` as ``source_size``.
 """
 

@@ -13,7 +13,7 @@ from ocrprep.quality.report import DEFECTS, QualityReport
 
 __all__ = ["ASSESS_MAX_SIDE", "assess", "judge"]
 
-#: Decode inputs with ``decode_image(data, max_side=ASSESS_MAX_SIDE)`` before :func:`assess`:
+#: Decode inputs with ``decode_image(data, max_side=ASSESS_MAX_SIDE, as_gray=True)`` before :func:`assess`:
 #: the measurements work at this resolution (larger images are reduced inside ``assess``).
 ASSESS_MAX_SIDE = 800
 
@@ -86,7 +86,7 @@ def assess(
     ----------
     image : numpy.ndarray
         ``(H, W, 3)`` RGB or ``(H, W)`` grayscale uint8, ideally decoded with
-        ``max_side=ASSESS_MAX_SIDE``; never modified.
+        ``max_side=ASSESS_MAX_SIDE, as_gray=True`` (only the luminance is measured); never modified.
     source_size : tuple of int, optional
         ``(height, width)`` of the original when ``image`` was decoded at reduced size, so that
         character height is judged in original pixels.

@@ -4,7 +4,8 @@
 defect scores, and the trainable classifier reuses them as features. Everything runs on a
 grayscale working copy whose longer side is at most :data:`WORK_SIDE` pixels, so the cost does not
 grow with the input; sizes that matter in original pixels (glyph height) are scaled back with
-``source_size``.
+``source_size``. Only the luminance is used, so an RGB image and its grayscale decode
+(``decode_image(..., as_gray=True)``, which skips the JPEG's chroma) measure the same.
 
 Measurements (units in brackets):
 
@@ -83,6 +84,10 @@ _MANY_PARTS = 80  # character-sized parts enough for a line profile of their own
 _LINE_PARTS = 1000  # at most this many parts go into the line profiles (an even sample)
 _FEW_GLYPHS = 40  # fewer characters than this at the usual ink threshold: look for faint print
 _FAINT_DEPTH = 10  # grey levels: faint print reaches this deep below the paper, grain does not
+# grey levels below the paper of a smooth, ink-free area that is an object over the page (a hand,
+# a sticky note: luminance only, so a yellow note on white paper, about 30 levels darker, counts;
+# a shadow fades in and is told apart by its soft outline, see _occlusion)
+_OBJECT_DEPTH = 15.0
 _CUT_DEPTH = 0.3  # share of a glyph a sliced piece keeps inside the frame (cuts through text keep 0.3-0.7)
 
 
@@ -92,7 +97,8 @@ def measure(image: np.ndarray, *, source_size: tuple[int, int] | None = None) ->
     Parameters
     ----------
     image : numpy.ndarray
-        ``(H, W)`` or ``(H, W, 3)`` uint8 image (RGB); never modified.
+        ``(H, W)`` grayscale or ``(H, W, 3)`` RGB uint8 image (only its luminance is used);
+        never modified.
     source_size : tuple of int, optional
         ``(height, width)`` of the original when ``image`` was decoded at reduced size; glyph
         height is reported in original pixels.
@@ -117,16 +123,14 @@ def measure(image: np.ndarray, *, source_size: tuple[int, int] | None = None) ->
     to_source = 1.0 / factor
     if source_size is not None:
         to_source *= max(source_size) / max(h0, w0)
-    colour = image if image.ndim == 3 and image.shape[2] >= 3 else None
-    return _Measurer(work, colour, to_source).run()
+    return _Measurer(work, to_source).run()
 
 
 class _Measurer:
     """One measurement pass; holds the intermediate maps so each is computed once."""
 
-    def __init__(self, work: np.ndarray, colour: np.ndarray | None, to_source: float) -> None:
+    def __init__(self, work: np.ndarray, to_source: float) -> None:
         self.work = work
-        self.colour = colour
         self.to_source = to_source
         self.h, self.w = work.shape
         self.out: dict[str, float] = dict.fromkeys(MEASURES, 0.0)
@@ -135,7 +139,7 @@ class _Measurer:
         work = self.work
         step = max(1, int(math.sqrt(work.size / 40_000)))
         sample = work[::step, ::step].reshape(-1)
-        self.paper_global = _quantile(sample, 0.9)
+        self.paper_global = float(_count_quantile(sample, 0.9))
         self._noise()
         self._ink()
         self.out["glyph_count"] = float(self.boxes.shape[0])
@@ -277,21 +281,6 @@ class _Measurer:
         mx = cv2.dilate(self.g_mean, np.ones((3, 3), np.uint8))
         mn = cv2.erode(self.g_mean, np.ones((3, 3), np.uint8))
         self.g_range = mx - mn
-        if self.colour is not None:
-            col = self.colour[:, :, :3]
-            fy, fx = col.shape[0] / self.h, col.shape[1] / self.w
-            col = col[int(oy * fy) : int((oy + ch) * fy), int(ox * fx) : int((ox + cw) * fx)]
-            # colour changes slowly: a bilinear pass to twice the grid, then 2x2 means (a third
-            # of the cost of one area resize of the colour image)
-            twice = cv2.resize(col, (2 * gw, 2 * gh), interpolation=cv2.INTER_LINEAR)
-            r, g, b = cv2.split(cv2.resize(twice, (gw, gh), interpolation=cv2.INTER_AREA))
-            high = cv2.max(cv2.max(r, g), b)
-            low = cv2.min(cv2.min(r, g), b)
-            self.g_chroma = cv2.subtract(high, low).astype(np.float32)
-        else:
-            self.g_chroma = np.zeros((gh, gw), np.float32)
-        box = np.ones((3, 3), np.uint8)
-        self.g_chroma_range = cv2.dilate(self.g_chroma, box) - cv2.erode(self.g_chroma, box)
         t, b, lft, r = self.area
         inside = np.zeros((gh, gw), bool)
         # every cell the text box touches (rounded outwards on both sides alike)
@@ -303,7 +292,7 @@ class _Measurer:
         smooth = self.g_range < max(8.0, 3.0 * self.out["noise"] + 4.0)
         empty = ~has_ink & smooth
         paper = self.paper_global
-        self.foreign = empty & ((self.g_mean < paper - 40.0) | (self.g_chroma > 45.0))
+        self.foreign = empty & (self.g_mean < paper - _OBJECT_DEPTH)
         self._occlusion()
         # faint print that the usual threshold misses is no hole either (glare leaves no ink at all)
         g_faint = cv2.resize(self.faint_ink[rows, cols].view(np.uint8) * np.uint8(255), (gw, gh),
@@ -334,7 +323,7 @@ class _Measurer:
             # an object has a sharp outline; a shadow fades in over many cells
             ring = (cv2.dilate(comp.view(np.uint8), np.ones((3, 3), np.uint8)) > 0) & ~comp
             ring &= ~self.has_ink[y0:y1, x0:x1]
-            step = (self.g_range[y0:y1, x0:x1] >= 12.0) | (self.g_chroma_range[y0:y1, x0:x1] >= 20.0)
+            step = self.g_range[y0:y1, x0:x1] >= 12.0
             if ring.any() and float(np.mean(step[ring])) < 0.3:
                 continue
             sides = (

@@ -45,6 +45,10 @@ def paper_level(gray: np.ndarray) -> float:
     return float(np.percentile(gray[::step, ::step], 90))
 
 
+# the ink threshold of each local mean level: max(6, round(mean / 20)), rounded as OpenCV does
+_OFFSET = np.maximum(cv2.convertScaleAbs(np.arange(256, dtype=np.uint8), alpha=1 / 20.0), 6)
+
+
 def ink_depth(gray: np.ndarray, *, block: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """How much darker each pixel is than its neighbourhood, and the ink threshold of :func:`ink_mask`.
 
@@ -63,8 +67,7 @@ def ink_depth(gray: np.ndarray, *, block: int | None = None) -> tuple[np.ndarray
         block = max(15, (min(gray.shape[:2]) // 16) | 1)
     block = max(3, block | 1)
     mean = cv2.blur(gray, (block, block), borderType=cv2.BORDER_REPLICATE)
-    offset = np.maximum(cv2.convertScaleAbs(mean, alpha=1 / 20.0), 6)
-    return cv2.subtract(mean, gray), offset
+    return cv2.subtract(mean, gray), cv2.LUT(mean, _OFFSET)
 
 
 def ink_mask(gray: np.ndarray, *, block: int | None = None) -> np.ndarray:
@@ -131,7 +134,14 @@ def glyph_height(heights: np.ndarray) -> float:
     >>> glyph_height(np.array([2, 3, 10, 10, 10, 10, 10, 11, 11, 11, 12]))
     11.0
     """
-    return float(np.percentile(heights, 70)) if heights.size else 0.0
+    if heights.size == 0:
+        return 0.0
+    # np.percentile(heights, 70) by a partition (linear interpolation, a tenth of the cost)
+    at = 0.7 * (heights.size - 1)
+    lo = int(at)
+    hi = min(heights.size - 1, lo + 1)
+    part = np.partition(heights.reshape(-1), (lo, hi))
+    return float(part[lo] + (float(part[hi]) - float(part[lo])) * (at - lo))
 
 
 @dataclass(frozen=True)
