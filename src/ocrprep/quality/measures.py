@@ -161,10 +161,12 @@ class _Measurer:
     # -- ink and glyphs ------------------------------------------------------------------
 
     def _ink(self) -> None:
+        # masks are uint8 0/255 (OpenCV's convention: no conversion before resizing or labelling)
         depth, offset = ink_depth(self.work)
-        self.ink = depth > offset
+        self.ink = cv2.compare(depth, offset, cv2.CMP_GT)
         # faint print: a few grey levels above the noise (the usual threshold grows with the paper)
-        self.faint_ink = depth > min(255, int(3.0 * self.out["noise"] + 3.0))
+        faint_level = min(255, int(3.0 * self.out["noise"] + 3.0))
+        self.faint_ink = cv2.threshold(depth, faint_level, 255, cv2.THRESH_BINARY)[1]
         self.stats = components(self.ink)[1]
         self.boxes = self.stats[glyph_filter(self.stats, (self.h, self.w)), :4]
         if self.boxes.shape[0] < _FEW_GLYPHS:
@@ -173,7 +175,7 @@ class _Measurer:
             stats = components(self.faint_ink)[1]
             boxes = stats[glyph_filter(stats, (self.h, self.w)), :4]
             # print is a few times deeper than the threshold; grain and uneven paper are not
-            deep = _count_quantile(depth[self.faint_ink], 0.9) >= _FAINT_DEPTH
+            deep = _count_quantile(depth[depth > faint_level], 0.9) >= _FAINT_DEPTH
             if deep and boxes.shape[0] >= max(_FEW_GLYPHS, 3 * self.boxes.shape[0]) and _has_lines(boxes):
                 self.ink, self.stats, self.boxes = self.faint_ink, stats, boxes
         self.hc = max(3.0, glyph_height(self.boxes[:, 3])) if self.boxes.shape[0] else 0.0
@@ -201,7 +203,7 @@ class _Measurer:
         self.area = (int(top), int(math.ceil(bottom)), int(left), int(math.ceil(right)))
         t, b, lft, r = self.area
         region = self.ink[t:b, lft:r]
-        self.out["ink_fraction"] = float(region.mean()) if region.size else 0.0
+        self.out["ink_fraction"] = cv2.countNonZero(region) / region.size if region.size else 0.0
 
     # -- sharpness ---------------------------------------------------------------------------
 
@@ -275,7 +277,7 @@ class _Measurer:
         oy, ox = (self.h - ch) // 2, (self.w - cw) // 2
         rows, cols = slice(oy, oy + ch), slice(ox, ox + cw)
         self.g_mean = cv2.resize(self.work[rows, cols], (gw, gh), interpolation=cv2.INTER_AREA).astype(np.float32)
-        self.g_ink = cv2.resize(self.ink[rows, cols].view(np.uint8) * np.uint8(255), (gw, gh),
+        self.g_ink = cv2.resize(self.ink[rows, cols], (gw, gh),
                                 interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
         # texture: the local range of the grid means (an object is smooth, text and paper grain are not)
         mx = cv2.dilate(self.g_mean, np.ones((3, 3), np.uint8))
@@ -295,7 +297,7 @@ class _Measurer:
         self.foreign = empty & (self.g_mean < paper - _OBJECT_DEPTH)
         self._occlusion()
         # faint print that the usual threshold misses is no hole either (glare leaves no ink at all)
-        g_faint = cv2.resize(self.faint_ink[rows, cols].view(np.uint8) * np.uint8(255), (gw, gh),
+        g_faint = cv2.resize(self.faint_ink[rows, cols], (gw, gh),
                              interpolation=cv2.INTER_AREA) > 5
         bright = empty & ~self.foreign & ~g_faint & (self.g_mean >= paper - 12.0)
         self._glare(bright)
@@ -411,7 +413,7 @@ class _Measurer:
             idx = np.flatnonzero(touch & deep)
             if idx.size == 0:
                 continue
-            contact = np.array([int(edge[pos[i] : pos[i] + size[i]].sum()) for i in idx])
+            contact = np.array([np.count_nonzero(edge[pos[i] : pos[i] + size[i]]) for i in idx])
             keep = (contact >= 1) & (contact <= 0.9 * hc)
             count = int(keep.sum())
             if count == 0:

@@ -88,7 +88,7 @@ def ink_mask(gray: np.ndarray, *, block: int | None = None) -> np.ndarray:
 
 
 def components(mask: np.ndarray, connectivity: int = 8) -> tuple[np.ndarray, np.ndarray]:
-    """Connected components of a bool or 0/1 uint8 mask: ``(labels, stats)`` (stats without row 0).
+    """Connected components of a bool or uint8 mask (nonzero is foreground): ``(labels, stats)`` (stats without row 0).
 
     The same labels and ``x, y, w, h, area`` rows as ``cv2.connectedComponentsWithStats``, about
     three times faster: 16-bit labels while they fit (OpenCV refuses on overflow, then 32-bit).
