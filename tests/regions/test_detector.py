@@ -63,6 +63,10 @@ def test_saved_model_round_trips(trained, tmp_path):
     loaded = load_detector(folder)
     page, _ = _page(5)
     assert detect_regions(page, loaded) == detect_regions(page, model)
+    # a loaded detector (trees parsed without LightGBM) saves to a new folder as it was read
+    again = loaded.save(tmp_path / "copy")
+    assert (again / "model.txt").read_text() == (folder / "model.txt").read_text()
+    assert detect_regions(page, load_detector(again)) == detect_regions(page, model)
 
 
 def test_average_precision_of_a_perfect_ranking_is_one():

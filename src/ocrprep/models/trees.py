@@ -50,6 +50,19 @@ class TreeEnsemble:
     num_features: int
     objective: str
     sigmoid: float = 1.0
+    text: str = ""  # the model.txt it was parsed from, so that it can be written out again
+
+    def save_model(self, path: str | Path) -> None:
+        """Write the LightGBM text model back (the same call as ``lightgbm.Booster.save_model``).
+
+        Raises
+        ------
+        ModelError
+            When the ensemble was not parsed from a model text.
+        """
+        if not self.text:
+            raise ModelError("this tree ensemble has no model text to save")
+        Path(path).write_text(self.text)
 
     def raw_score(self, features: np.ndarray) -> np.ndarray:
         """Summed leaf values, (n, num_class)."""
@@ -165,7 +178,7 @@ def load_lightgbm_text(path: str | Path) -> TreeEnsemble:
         raise ModelError(f"{path}: malformed LightGBM model ({exc})") from exc
     if not trees:
         raise ModelError(f"{path}: no trees")
-    return TreeEnsemble(tuple(trees), num_class, num_features, objective, sigmoid)
+    return TreeEnsemble(tuple(trees), num_class, num_features, objective, sigmoid, text)
 
 
 def _fields(block: str) -> dict[str, str]:

@@ -24,7 +24,6 @@ set version, thresholds, training parameters, dataset hash, metrics, library ver
 from __future__ import annotations
 
 import json
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -274,10 +273,8 @@ class DetectorModel:
         """Write ``model.txt`` and ``model.json`` to ``folder`` (created) and return it."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        if hasattr(self.booster, "save_model"):
-            self.booster.save_model(str(folder / "model.txt"))
-        elif self.path is not None and (self.path / "model.txt").resolve() != (folder / "model.txt").resolve():
-            shutil.copyfile(self.path / "model.txt", folder / "model.txt")
+        # a LightGBM booster after training, a TreeEnsemble after loading: both write model.txt
+        self.booster.save_model(str(folder / "model.txt"))
         meta = dict(self.meta, classes=list(self.classes), thresholds=self.thresholds,
                     feature_version=FEATURE_VERSION, features=list(FEATURES), kind="region-detector")
         (folder / "model.json").write_text(json.dumps(meta, indent=2, sort_keys=True))
