@@ -481,6 +481,8 @@ def test_load_image_from_bytes_path_and_mem(tmp_path: Path) -> None:
     np.testing.assert_array_equal(load_image(data, settings=settings), image)
     np.testing.assert_array_equal(load_image(tmp_path / "a.png", settings=settings), image)
     np.testing.assert_array_equal(load_image(f"file://{tmp_path}/a.png", settings=settings), image)
+    grey = load_image(tmp_path / "a.png", settings=settings, as_gray=True)
+    np.testing.assert_array_equal(grey, cv2.cvtColor(image, cv2.COLOR_RGB2GRAY))
     MemoryStore.put("mem://load-test/in/a.png", data)
     try:
         reduced, info = load_image_with_info("mem://load-test/in/a.png", settings=settings, max_side=60)

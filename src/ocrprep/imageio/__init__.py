@@ -456,8 +456,9 @@ def load_image(
     settings: Settings | None = None,
     page: int = 0,
     max_side: int | None = None,
+    as_gray: bool = False,
 ) -> np.ndarray:
-    """Load an image from bytes, a local path or a URI as uint8 RGB.
+    """Load an image from bytes, a local path or a URI as uint8 RGB (or grayscale).
 
     Parameters
     ----------
@@ -467,13 +468,13 @@ def load_image(
         within ``settings.storage.roots``.
     settings : Settings, optional
         Limits and storage options; :func:`ocrprep.config.load_settings` when omitted.
-    page, max_side
+    page, max_side, as_gray
         As for :func:`decode_image`.
 
     Returns
     -------
     numpy.ndarray
-        ``(H, W, 3)`` uint8 RGB.
+        ``(H, W, 3)`` uint8 RGB (``(H, W)`` with ``as_gray``).
 
     Raises
     ------
@@ -487,7 +488,7 @@ def load_image(
     >>> load_image(encode_image(np.zeros((5, 7, 3), np.uint8))).shape
     (5, 7, 3)
     """
-    return load_image_with_info(source, settings=settings, page=page, max_side=max_side)[0]
+    return load_image_with_info(source, settings=settings, page=page, max_side=max_side, as_gray=as_gray)[0]
 
 
 def load_image_with_info(
@@ -496,6 +497,7 @@ def load_image_with_info(
     settings: Settings | None = None,
     page: int = 0,
     max_side: int | None = None,
+    as_gray: bool = False,
 ) -> tuple[np.ndarray, ImageInfo]:
     """Like :func:`load_image`, also returning the full-size :class:`ImageInfo`.
 
@@ -523,7 +525,7 @@ def load_image_with_info(
         raise MalformedRequest(
             f"load_image needs bytes, a path or a URI, not {type(source).__name__}"
         )
-    return decode_image_with_info(data, page=page, limits=limits, max_side=max_side)
+    return decode_image_with_info(data, page=page, limits=limits, max_side=max_side, as_gray=as_gray)
 
 
 def shrink_image(image: np.ndarray, max_side: int) -> np.ndarray:
