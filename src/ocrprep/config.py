@@ -87,6 +87,11 @@ class ProcessOptions(_Options):
     enhance_mode: Literal["auto", "always", "off"] = Field(
         "auto", description="enhance: choose operations per image, apply all, or do nothing."
     )
+    enhance_profile: Literal["generic", "tesseract", "rapidocr"] = Field(
+        "generic",
+        description="enhance: settings tailored to the OCR engine that will read the image "
+        "(generic suits both); `ocrprep ocr --engine` sets it to its engine.",
+    )
 
 
 class Settings(_Options):

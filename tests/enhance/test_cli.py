@@ -14,6 +14,7 @@ import typer
 from typer.testing import CliRunner
 
 from _pages import receipt
+from ocrprep.degrade import degrade
 from ocrprep.cli_enhance import register
 
 app = typer.Typer()
@@ -61,6 +62,8 @@ def test_ocr_runs_the_pipeline_then_tesseract(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     body = json.loads(result.stdout.splitlines()[-1])
     assert body["changed"] is True and body["engine"] == "tesseract"
+    (enhance,) = [step for step in body["steps"] if step["name"] == "enhance"]
+    assert enhance["params"]["profile"] == "tesseract"
     assert "STATIONERY" in body["text"].upper()
     assert all(len(line["box"]) == 4 for line in body["lines"])
 
@@ -68,3 +71,24 @@ def test_ocr_runs_the_pipeline_then_tesseract(tmp_path: Path) -> None:
 def test_ocr_unknown_engine_is_a_usage_error(tmp_path: Path) -> None:
     result = runner.invoke(app, ["ocr", "x.png", "--engine", "nope"])
     assert result.exit_code == 2
+
+
+def test_enhance_and_ocr_refuse_an_unknown_profile(tmp_path: Path) -> None:
+    page = tmp_path / "page.png"
+    cv2.imwrite(str(page), receipt("000")[:, :, ::-1])
+    result = runner.invoke(app, ["enhance", str(page), "--out", str(tmp_path), "--profile", "abbyy"])
+    assert result.exit_code == 2 and "profile" in result.output
+    result = runner.invoke(app, ["ocr", str(page), "--profile", "abbyy"])
+    assert result.exit_code == 2 and "profile" in result.output
+
+
+def test_enhance_with_the_tesseract_profile_enlarges_small_print_more(tmp_path: Path) -> None:
+    tiny = tmp_path / "tiny.png"
+    cv2.imwrite(str(tiny), degrade(receipt("000"), "tiny_text", "mild", seed=1)[:, :, ::-1])
+    sizes = {}
+    for profile in ("generic", "tesseract"):
+        out = tmp_path / profile
+        result = runner.invoke(app, ["enhance", str(tiny), "--out", str(out), "--profile", profile])
+        assert result.exit_code == 0, result.output
+        sizes[profile] = cv2.imread(str(out / "tiny.png")).shape[0]
+    assert sizes["tesseract"] > sizes["generic"]

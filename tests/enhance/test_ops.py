@@ -205,3 +205,21 @@ def test_text_height_and_upscale() -> None:
     assert estimate_text_height(np.full((100, 100, 3), 240, np.uint8)) == 0.0
     with pytest.raises(ValueError):
         upscale(page, 0.5)
+
+
+def test_despeckle_removes_specks_and_keeps_strokes() -> None:
+    from ocrprep.enhance.denoise import despeckle
+
+    page = upscale(text_page(seed=17), 2.0)  # strokes 2-3 px wide, as on an enlarged rebuilt page
+    rng = np.random.default_rng(17)
+    specked = page.copy()
+    ys, xs = rng.integers(0, page.shape[0], 400), rng.integers(0, page.shape[1], 400)
+    specks = page[ys, xs, 0] > 200  # specks that fall on paper
+    specked[ys, xs] = 0
+    out = despeckle(specked)
+    assert out.shape == page.shape and out.dtype == np.uint8
+    assert (out[ys, xs, 0][specks] < 128).mean() < 0.05
+    ink = page[:, :, 0] < 100
+    assert (out[:, :, 0][ink] < 128).mean() > 0.8
+    with pytest.raises(ValueError):
+        despeckle(page, 4)

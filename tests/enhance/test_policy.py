@@ -191,3 +191,40 @@ def test_input_is_never_modified() -> None:
     copy = image.copy()
     auto_enhance(image)
     assert np.array_equal(image, copy)
+
+
+def test_engine_profiles_are_named_thresholds() -> None:
+    assert Thresholds.for_engine("generic") == Thresholds() == Thresholds.for_engine(None)
+    for name in ("tesseract", "rapidocr"):
+        assert Thresholds.for_engine(name.upper()).profile == name
+    assert Thresholds.for_engine("tesseract").despeckle_dim > Thresholds().despeckle_dim == 0
+    with pytest.raises(MalformedRequest, match="profile"):
+        Thresholds.for_engine("abbyy")
+
+
+def test_the_tesseract_profile_enlarges_small_print_more() -> None:
+    tiny = degrade(receipt("000"), "tiny_text", "mild", seed=1)
+
+    def factor(th: Thresholds) -> float:
+        (op,) = [op for op in auto_enhance(tiny, thresholds=th).operations if op.name == "upscale"]
+        return float(op.params["factor"])
+
+    assert factor(Thresholds.for_engine("tesseract")) > factor(Thresholds()) >= 1.25
+
+
+def test_tiny_print_is_not_turned_on_a_misread_orientation() -> None:
+    # at 4-pixel print the orientation cues read this upright receipt as upside down
+    tiny = degrade(receipt("150"), "tiny_text", "severe", seed=1)
+    assert "orientation" not in _names(auto_enhance(tiny))
+    for degrees in (90, 180, 270):
+        turned = np.ascontiguousarray(np.rot90(degrade(receipt("075"), "tiny_text", "mild", seed=1), degrees // 90))
+        result = auto_enhance(turned)
+        assert result.operations[0] == Operation("orientation", result.operations[0].params)
+        assert result.operations[0].params["degrees"] == degrees
+
+
+def test_the_tesseract_profile_despeckles_a_rebuilt_dim_page_last() -> None:
+    assert "despeckle" not in _names(auto_enhance(_dim()))
+    result = auto_enhance(_dim(), thresholds=Thresholds.for_engine("tesseract"))
+    assert result.operations[-1] == Operation("despeckle", {"size": 3})
+    assert "despeckle" not in _names(auto_enhance(_faint(), thresholds=Thresholds.for_engine("tesseract")))

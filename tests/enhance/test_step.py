@@ -75,3 +75,16 @@ def test_process_with_enhance_writes_the_levelled_image(tmp_path: Path) -> None:
     result = process(str(source), settings, steps=("enhance",), output=str(tmp_path / "out"))
     assert result.changed and result.uri != str(source)
     assert any(s.name == "enhance" for s in result.steps)
+
+
+def test_step_uses_the_profile_of_the_settings() -> None:
+    tiny = degrade(receipt("000"), "tiny_text", "mild", seed=1)
+    factors = {}
+    for profile in ("generic", "tesseract"):
+        ctx = _context(tiny, enhance_profile=profile)
+        run(ctx)
+        (record,) = ctx.records
+        assert record.params["profile"] == profile
+        (op,) = [op for op in record.params["operations"] if op["name"] == "upscale"]
+        factors[profile] = op["params"]["factor"]
+    assert factors["tesseract"] > factors["generic"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from ocrprep.enhance.policy import auto_enhance
+from ocrprep.enhance.policy import Thresholds, auto_enhance
 from ocrprep.errors import PoorQualityImage
 
 if TYPE_CHECKING:
@@ -16,6 +16,9 @@ __all__ = ["run"]
 
 def run(ctx: Context) -> None:
     """Enhance ``ctx.image`` per ``settings.process.enhance_mode`` (auto, always, off).
+
+    ``settings.process.enhance_profile`` names the thresholds (``Thresholds.for_engine``):
+    ``generic``, or tailored to the OCR engine that will read the image.
 
     Uses ``ctx.report`` (from ``validate``) as the input's assessment when present. Replaces
     ``ctx.image`` and sets ``ctx.changed`` only when the result assesses at least as well, records
@@ -29,13 +32,15 @@ def run(ctx: Context) -> None:
     """
     started = time.perf_counter()
     mode = ctx.settings.process.enhance_mode
-    result = auto_enhance(ctx.image, ctx.report, mode=mode)
+    profile = ctx.settings.process.enhance_profile
+    result = auto_enhance(ctx.image, ctx.report, mode=mode, thresholds=Thresholds.for_engine(profile))
     if result.changed:
         ctx.image = result.image
         ctx.changed = True
     ctx.report = result.after
     params = {
         "mode": mode,
+        "profile": profile,
         "operations": [op.to_dict() for op in result.operations],
         "discarded": [op.to_dict() for op in result.discarded],
         "score_before": round(result.before.score, 4),
