@@ -15,6 +15,7 @@ from ocrprep.enhance import (
     Levels,
     binarize,
     denoise,
+    despeckle,
     estimate_background,
     estimate_borders,
     estimate_levels,
@@ -208,8 +209,6 @@ def test_text_height_and_upscale() -> None:
 
 
 def test_despeckle_removes_specks_and_keeps_strokes() -> None:
-    from ocrprep.enhance.denoise import despeckle
-
     page = upscale(text_page(seed=17), 2.0)  # strokes 2-3 px wide, as on an enlarged rebuilt page
     rng = np.random.default_rng(17)
     specked = page.copy()

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from ocrprep.enhance.binarize import binarize, threshold_otsu, threshold_sauvola
 from ocrprep.enhance.contrast import Levels, estimate_levels, invert, is_inverted, stretch_contrast
-from ocrprep.enhance.denoise import deblock, denoise, estimate_noise
+from ocrprep.enhance.denoise import deblock, denoise, despeckle, estimate_noise
 from ocrprep.enhance.geometry import (
     estimate_borders,
     estimate_text_height,
@@ -30,10 +30,11 @@ from ocrprep.enhance.orientation import (
     fix_orientation,
     measure_orientation,
 )
-from ocrprep.enhance.policy import EnhanceResult, Operation, Thresholds, auto_enhance, measure
+from ocrprep.enhance.policy import PROFILES, EnhanceResult, Operation, Thresholds, auto_enhance, measure
 from ocrprep.enhance.skew import SkewEstimate, deskew, estimate_skew, measure_skew
 
 __all__ = [
+    "PROFILES",
     "EnhanceResult",
     "Levels",
     "Operation",
@@ -44,6 +45,7 @@ __all__ = [
     "binarize",
     "deblock",
     "denoise",
+    "despeckle",
     "deskew",
     "detect_orientation",
     "estimate_background",

@@ -15,6 +15,11 @@ the posterisation of a stretch of a few dozen grey levels) and stretched with
 way is enlarged when its text is under ``Thresholds.rebuilt_text_height`` pixels (Tesseract reads
 such pages far better at that size). ``Thresholds(faint_path="colour")`` sends evenly lit faint
 pages down the shadow path instead; ``bench/faint_check.py`` compares the paths on receipts outside the bench's set.
+
+Engine profiles. The engines want different things: Tesseract reads small print best enlarged to
+about 22 px and a dim JPEG page best despeckled; RapidOCR reads both as well at native size and
+undespeckled. ``Thresholds.for_engine(name)`` gives the thresholds for the engine that will read
+the image (``generic``, the default, suits both); ``ocrprep ocr --engine`` uses it.
 """
 
 from __future__ import annotations
