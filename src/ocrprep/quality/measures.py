@@ -88,6 +88,7 @@ _FAINT_DEPTH = 10  # grey levels: faint print reaches this deep below the paper,
 # a sticky note: luminance only, so a yellow note on white paper, about 30 levels darker, counts;
 # a shadow fades in and is told apart by its soft outline, see _occlusion)
 _OBJECT_DEPTH = 15.0
+_OUTLINE_CELLS = 8  # grid cells of an object's outline off the text needed to judge its sharpness
 _CUT_DEPTH = 0.3  # share of a glyph a sliced piece keeps inside the frame (cuts through text keep 0.3-0.7)
 
 
@@ -326,7 +327,9 @@ class _Measurer:
             ring = (cv2.dilate(comp.view(np.uint8), np.ones((3, 3), np.uint8)) > 0) & ~comp
             ring &= ~self.has_ink[y0:y1, x0:x1]
             step = self.g_range[y0:y1, x0:x1] >= 12.0
-            if ring.any() and float(np.mean(step[ring])) < 0.3:
+            # (judged only where enough of the outline borders paper: an object amid the text is
+            # outlined by ink cells, which say nothing about a fade)
+            if int(np.count_nonzero(ring)) >= _OUTLINE_CELLS and float(np.mean(step[ring])) < 0.3:
                 continue
             sides = (
                 int(ink_cells[max(0, y - span) : y, x : x + w].any())
