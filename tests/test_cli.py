@@ -90,6 +90,22 @@ def test_extract_options_reach_the_step(inbox: Path, tmp_path: Path) -> None:
     assert "extract_mode" in result.output
 
 
+def test_enhance_profile_reaches_the_step(inbox: Path, tmp_path: Path) -> None:
+    image = str(inbox / "000.jpg")
+    params = {}
+    for profile in ("generic", "tesseract"):
+        result = runner.invoke(app, ["process", image, "--steps", "enhance", "--enhance-mode", "always",
+                                     "--enhance-profile", profile, "--out", str(tmp_path / "out"), "--json"])
+        assert result.exit_code == 0, result.output
+        row = _lines(result.stdout)["000.jpg"]
+        (step,) = [step for step in row["steps"] if step["name"] == "enhance"]
+        params[profile] = step["params"]
+    assert params["generic"]["profile"] == "generic" and params["tesseract"]["profile"] == "tesseract"
+    result = runner.invoke(app, ["process", image, "--steps", "enhance", "--enhance-profile", "abbyy"])
+    assert result.exit_code == 2
+    assert "enhance_profile" in result.output
+
+
 def test_configured_roots_are_enforced_for_named_files(
     inbox: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -235,6 +235,9 @@ def process_cmd(
     enhance_mode: Annotated[
         str | None, typer.Option(help="enhance: auto (per image), always or off.")
     ] = None,
+    enhance_profile: Annotated[
+        str | None, typer.Option(help="enhance: generic, or tuned for the OCR engine: tesseract, rapidocr.")
+    ] = None,
     extract_mode: Annotated[
         str | None, typer.Option(help="extract: document (flattened) or regions (one per box).")
     ] = None,
@@ -252,6 +255,7 @@ def process_cmd(
         "process.model": model,
         "process.decision": decision,
         "process.enhance_mode": enhance_mode,
+        "process.enhance_profile": enhance_profile,
         "process.extract_mode": extract_mode,
         "process.regions_model": regions_model,
         "process.steps": tuple(s.strip() for s in steps.split(",") if s.strip()) if steps else None,
