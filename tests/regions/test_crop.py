@@ -60,6 +60,25 @@ def test_scanner_border_and_white_margins_are_trimmed():
     assert crop_to_content(page, margin=4).shape == (108, 88)
 
 
+def test_a_wide_dark_border_is_trimmed_and_grey_print_beside_it_kept():
+    # the border, wider than the paper estimate's max filter, once dragged the local paper level
+    # down beside it: the border stopped being ink throughout (and stayed), print beside it too
+    page = np.full((136, 320), 200, np.uint8)
+    page[:, :14] = 15
+    page[60:75, 17:40] = 140  # grey print 3 px from the border, 60 levels below the paper
+    page[60:100, 150:260] = 20
+    box = estimate_content_box(page, margin=0)
+    assert (box.x0, box.y0, box.x1, box.y1) == (17, 60, 260, 100)
+
+
+def test_a_dark_block_along_part_of_an_edge_is_content_not_a_border():
+    page = np.full((184, 291), 230, np.uint8)
+    page[40:120, 60:200] = 20
+    page[166:, 84:252] = 30  # a bar on the bottom edge over 58% of it (a scanner border spans it all)
+    box = estimate_content_box(page, margin=0)
+    assert box.y1 == 184
+
+
 def test_page_number_far_from_the_body_is_kept():
     page = np.full((400, 300, 3), 240, np.uint8)
     page[50:150, 50:250] = 20

@@ -66,25 +66,35 @@ def ink_mask(image: np.ndarray, *, min_contrast: float = 40.0) -> np.ndarray:
     """
     gray = _gray(image).astype(np.float32)
     h, w = gray.shape
+    global_paper = float(np.percentile(gray, 90))
+    # A dark scanner border wider than the max filter below would drag the smoothed paper level
+    # down beside it, and print next to the border would no longer count as ink: the border
+    # bands of a global threshold are paper for the estimate.
+    bands = _border_bands(gray < global_paper - min_contrast)
+    if bands.any():
+        gray_for_paper = gray.copy()
+        gray_for_paper[bands] = global_paper
+    else:
+        gray_for_paper = gray
     # Local paper level: a dilation (max filter) removes text, a blur smooths it.
     k = max(3, (min(h, w) // 20) | 1)
     small_side = 256
     scale = min(1.0, small_side / max(h, w))
     if scale < 1:
-        small = cv2.resize(gray, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+        small = cv2.resize(gray_for_paper, (max(1, round(w * scale)), max(1, round(h * scale))),
+                           interpolation=cv2.INTER_AREA)
         k = max(3, (min(small.shape) // 20) | 1)
     else:
-        small = gray
+        small = gray_for_paper
     paper = cv2.dilate(small, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
     paper = cv2.GaussianBlur(paper, (0, 0), k)
     if scale < 1:
         paper = cv2.resize(paper, (w, h), interpolation=cv2.INTER_LINEAR)
-    global_paper = float(np.percentile(gray, 90))
     return gray < np.minimum(paper, global_paper) - min_contrast
 
 
 def _border_bands(ink: np.ndarray) -> np.ndarray:
-    """Components of ``ink`` that are scanner borders: touch an edge, span most of it, filled."""
+    """Components of ``ink`` that are scanner borders: touch an edge, run along 0.8 of it, filled."""
     h, w = ink.shape
     count, labels, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
     bands = np.zeros(count, bool)
@@ -93,7 +103,7 @@ def _border_bands(ink: np.ndarray) -> np.ndarray:
         fill = area / max(1, bw * bh)
         touches_lr = x == 0 or x + bw == w
         touches_tb = y == 0 or y + bh == h
-        spans = (touches_lr and bh >= 0.5 * h) or (touches_tb and bw >= 0.5 * w)
+        spans = (touches_lr and bh >= 0.8 * h) or (touches_tb and bw >= 0.8 * w)
         if spans and fill >= 0.3:
             bands[i] = True
     return bands[labels]
