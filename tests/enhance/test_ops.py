@@ -222,3 +222,28 @@ def test_despeckle_removes_specks_and_keeps_strokes() -> None:
     assert (out[:, :, 0][ink] < 128).mean() > 0.8
     with pytest.raises(ValueError):
         despeckle(page, 4)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1001, 2600), st.integers(20, 900), st.integers(0, 2**31 - 1))
+def test_views_halve_a_copy_by_an_exact_two_by_two_average(height: int, width: int, seed: int) -> None:
+    from ocrprep.enhance._image import Views
+
+    page = np.random.default_rng(seed).integers(0, 256, (height, width), dtype=np.uint8)
+    v = Views(page)
+    big, big_scale = v.at(1000)
+    small, scale = v.at(500)
+    assert scale == pytest.approx(big_scale / 2) and max(small.shape) <= 500
+    h, w = small.shape
+    blocks = big[: 2 * h, : 2 * w].astype(np.float64).reshape(h, 2, w, 2).mean(axis=(1, 3))
+    # OpenCV rounds the 2x2 mean half to even, a difference of at most one grey level
+    assert np.abs(small - blocks).max() <= 0.5 + 1e-9
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 255), min_size=1, max_size=300), st.floats(0, 100))
+def test_percentile_u8_equals_numpy(values: list[int], q: float) -> None:
+    from ocrprep.enhance._image import percentile_u8
+
+    a = np.array(values, np.uint8)
+    assert percentile_u8(a, q) == pytest.approx(float(np.percentile(a, q)), abs=1e-9)
