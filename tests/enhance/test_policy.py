@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
@@ -110,6 +111,25 @@ def test_faint_path_chooses_the_path_of_faint_pages_only() -> None:
     assert "deblock" in _names(auto_enhance(dim, thresholds=Thresholds(faint_path="colour")))
     with pytest.raises(MalformedRequest):
         Thresholds(faint_path="sepia")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("stem", ["042", "075", "150"])
+def test_small_light_grey_print_on_creased_paper_is_enlarged_not_rebuilt_as_faint(stem: str) -> None:
+    # grey print (ink ~130, paper ~205) on softly creased paper, then shrunk to 6-pixel print:
+    # ocrprep's own contrast reads under its limit, the quality report does not call it faint;
+    # rebuilt as faint, its creases were stretched into dark blotches
+    page = receipt(stem).astype(np.float32)
+    rng = np.random.default_rng(3)
+    creases = cv2.resize(rng.normal(0.0, 6.0, (12, 6)).astype(np.float32), (page.shape[1], page.shape[0]),
+                         interpolation=cv2.INTER_CUBIC)
+    grey = np.clip(205.0 - (255.0 - page) * 0.3 + creases[:, :, None], 0, 255).astype(np.uint8)
+    tiny = degrade(grey, "tiny_text", "mild", seed=1)
+    result = auto_enhance(tiny)
+    assert result.measurements["contrast"] < Thresholds().min_contrast
+    assert _names(result) == ["upscale"]
+    # faded print is still rebuilt: the same page at a fifth of that contrast
+    faded = np.clip(205.0 - (255.0 - page) * 0.06, 0, 255).astype(np.uint8)
+    assert "gray" in _names(auto_enhance(faded))
 
 
 def test_a_dim_jpeg_page_is_deblocked_before_its_stretch() -> None:

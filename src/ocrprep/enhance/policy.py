@@ -316,7 +316,13 @@ def _plan_and_apply(
             sides = dict(zip(("top", "bottom", "left", "right"), borders, strict=True))
             ops.append(Operation("remove_borders", sides))
     dim = m["paper"] < th.min_paper
-    low_contrast = m["contrast"] < th.min_contrast
+    # ocrprep's own contrast (ink against paper in grey levels) is low on light-grey or small
+    # print as well as on faded print: a page counts as faint by it only when the quality report
+    # sees faint print too, or the contrast is under half the limit (rebuilt as faint, light
+    # print on creased paper had the creases stretched into dark blotches)
+    low_contrast = m["contrast"] < th.min_contrast and (
+        _defect(report, "faint") >= _FAINT_AGREES or m["contrast"] < th.min_contrast / 2
+    )
     dark = _defect(report, "dark") >= 0.5 or dim
     faint = _defect(report, "faint") >= 0.5 or low_contrast
     shadow = m["unevenness"] >= th.unevenness
@@ -374,6 +380,9 @@ def _orientation_enlarged(image: np.ndarray, text_height: float, th: Thresholds)
     found = measure_orientation(upscale(image, factor))
     return {"orientation": float(found.degrees), "orientation_confidence": found.confidence}
 
+
+#: The quality report's faint score from which ocrprep's own low-contrast reading counts.
+_FAINT_AGREES = 0.3
 
 #: At most this many pixels in the enlarged copy that :func:`_orientation_enlarged` reads.
 _ORIENTATION_PIXELS = 8_000_000
