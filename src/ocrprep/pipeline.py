@@ -26,7 +26,9 @@ __all__ = ["STEPS", "Context", "ProcessResult", "Source", "StepRecord", "process
 
 #: Bumped when a change to the steps would change their output for the same configuration,
 #: so that output names (which are derived from it) do not collide with stale objects.
-PIPELINE_VERSION = "2"  # 2: enhance re-reads the orientation of print under 9 px off an enlarged copy
+#: 2: enhance re-reads the orientation of print under 9 px off an enlarged copy; 3: exact halvings
+#: in the enhance estimates, and low contrast alone no longer rebuilds light print as faint.
+PIPELINE_VERSION = "3"
 
 
 @dataclass(frozen=True)
