@@ -271,7 +271,8 @@ def _default_assessor() -> Assessor | None:
         side = 800
 
     def assess(image: np.ndarray) -> QualityReport:
-        small, scale = resize_to(image, int(side))
+        # the assessment reads the luminance only: one channel to shrink instead of three
+        small, scale = resize_to(as_gray(image), int(side))
         if scale >= 1.0:
             return quality_assess(image)  # type: ignore[no-any-return]
         return quality_assess(small, source_size=image.shape[:2])  # type: ignore[no-any-return]
