@@ -6,7 +6,9 @@ the normal of each candidate direction, and the direction whose profile is sharp
 sum of squared bin counts: lines and gaps separate best) wins. A coarse pass on a small copy covers
 the whole ±45° range at 1° steps; two finer passes on a copy four times larger narrow it, first
 to a tenth of a degree on a sample of its points, then to hundredths on more of them, each with
-parabolic interpolation between the best three angles.
+parabolic interpolation between the best three angles. The fine passes score each angle on two bin
+grids half a bin apart and search whole steps, so the answer does not hang on where line edges
+fall between bins or on the coarse estimate's offset (``bench/skew_check.py``).
 """
 
 from __future__ import annotations
