@@ -27,7 +27,8 @@ __all__ = ["STEPS", "Context", "ProcessResult", "Source", "StepRecord", "process
 #: Bumped when a change to the steps would change their output for the same configuration,
 #: so that output names (which are derived from it) do not collide with stale objects.
 #: 2: enhance re-reads the orientation of print under 9 px off an enlarged copy; 3: exact halvings
-#: in the enhance estimates, and low contrast alone no longer rebuilds light print as faint.
+#: in the enhance estimates, the two-phase fine skew search, and low contrast alone no longer
+#: rebuilds light print as faint.
 PIPELINE_VERSION = "3"
 
 
