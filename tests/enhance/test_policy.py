@@ -248,3 +248,13 @@ def test_the_tesseract_profile_despeckles_a_rebuilt_dim_page_last() -> None:
     result = auto_enhance(_dim(), thresholds=Thresholds.for_engine("tesseract"))
     assert result.operations[-1] == Operation("despeckle", {"size": 3})
     assert "despeckle" not in _names(auto_enhance(_faint(), thresholds=Thresholds.for_engine("tesseract")))
+
+
+@pytest.mark.parametrize("shape", [(2, 2, 3), (2, 5000, 3), (5000, 2), (3, 9000), (4001, 3, 3), (40, 1200, 3)])
+@pytest.mark.parametrize("mode", ["auto", "always"])
+def test_slivers_of_pages_are_enhanced_without_a_crash(shape: tuple[int, ...], mode: str) -> None:
+    # a page a few pixels across shrinks to copies one pixel thin: no estimate may fail on them
+    page = np.full(shape, 200, np.uint8)
+    page[..., ::7] = 30
+    result = auto_enhance(page, mode=mode)  # type: ignore[arg-type]
+    assert result.image.dtype == np.uint8 and result.image.ndim == page.ndim

@@ -119,7 +119,7 @@ class Views:
     def at(self, max_side: int) -> tuple[np.ndarray, float]:
         """The grey image at most ``max_side`` on its longer side, and its scale."""
         if max_side not in self._copies:
-            if max(self.shape) > 2 * max_side:
+            if max(self.shape) > 2 * max_side and min(self.at(2 * max_side)[0].shape[:2]) >= 2:
                 # halve a larger copy rather than shrink the original: an exact 2x2 average of its
                 # even-sized top-left part (OpenCV's integer-factor path, some 30 times faster
                 # than an area resize by a factor near 2); the dropped last row or column moves no

@@ -30,6 +30,8 @@ def estimate_noise(image: np.ndarray | Views) -> float:
     height, width = gray.shape
     top, left = max(0, (height - 700) // 2), max(0, (width - 700) // 2)
     sample = gray[top : top + 700, left : left + 700].astype(np.float32)
+    if min(sample.shape) < 3:  # no interior pixel to judge
+        return 0.0
     kernel = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
     response = np.abs(cv2.filter2D(sample, -1, kernel))[1:-1, 1:-1]
     gx = cv2.Sobel(sample, cv2.CV_32F, 1, 0)[1:-1, 1:-1]

@@ -224,7 +224,8 @@ def measure(image: np.ndarray) -> dict[str, float]:
         "skew_confidence": skew.confidence,
         "orientation": float(orientation.degrees),
         "orientation_confidence": orientation.confidence,
-        "unevenness": unevenness(estimate_background(small)),
+        # (a sliver of a page, a few pixels across, has a shrunk copy too thin to judge)
+        "unevenness": unevenness(estimate_background(small)) if min(small.shape[:2]) >= 2 else 0.0,
         "ink": levels.ink,
         "paper": levels.paper,
         "contrast": levels.contrast,
