@@ -180,3 +180,19 @@ def test_photo_is_flattened_by_extract_and_the_document_is_judged(
     height, width = flat.shape[:2]
     true_aspect = receipt.shape[0] / receipt.shape[1]
     assert abs(height / width - true_aspect) / true_aspect < 0.1
+
+
+@pytest.mark.parametrize("steps", [("validate",), ("validate", "enhance")])
+@pytest.mark.parametrize("shape", [(3, 5000), (1, 1)])
+def test_a_sliver_of_an_image_is_refused_as_too_small_to_read(
+    settings: Settings, tmp_path: Path, steps: tuple[str, ...], shape: tuple[int, int]
+) -> None:
+    # with the bundled model deciding: the image is too thin for its features, and for any OCR
+    sliver = np.full(shape, 200, np.uint8)
+    sliver[..., ::7] = 30
+    path = tmp_path / "sliver.png"
+    path.write_bytes(imageio.encode_image(sliver))
+    model_decides = settings.with_overrides(**{"process.decision": "model", "process.steps": steps})
+    with pytest.raises(PoorQualityImage, match=f"{shape[1]}x{shape[0]} pixels is too small to read"):
+        process(str(path), model_decides)
+    assert not (tmp_path / "out").exists()

@@ -15,6 +15,7 @@ from dataclasses import replace
 import numpy as np
 
 from ocrprep.errors import PoorQualityImage
+from ocrprep.models.features import MIN_SIDE
 from ocrprep.pipeline import Context
 from ocrprep.quality import ASSESS_MAX_SIDE, QualityLimits, assess
 from ocrprep.quality.report import Label, QualityReport
@@ -52,6 +53,11 @@ def run(ctx: Context) -> None:
     options = ctx.settings.process
     preview, source_size = ctx.preview(ASSESS_MAX_SIDE)
     report = assess(preview, source_size=source_size)
+    if min(preview.shape[:2]) < MIN_SIDE:
+        # a sliver: too thin for a model's features, for any enhancement and for OCR
+        height, width = source_size
+        raise PoorQualityImage(f"image is not good enough for OCR: {width}x{height} pixels is too "
+                               f"small to read", replace(report, acceptable=False))
     mendable = frozenset().union(*(_MENDED_BY.get(step, frozenset()) for step in ctx.remaining))
     ctx.final_check = bool(mendable)
     if ctx.final_check:

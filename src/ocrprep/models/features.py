@@ -41,11 +41,15 @@ from ocrprep.errors import MalformedRequest
 
 __all__ = [
     "FEATURE_SETS",
+    "MIN_SIDE",
     "WORK_SIDE",
     "extract_features",
     "feature_names",
     "working_gray",
 ]
+
+#: Images thinner than this (pixels, either side) have no features: nothing on them can be read.
+MIN_SIDE = 8
 
 #: The longer side of the working image, in pixels.
 WORK_SIDE = 768
@@ -420,7 +424,7 @@ def extract_features(
     builder = FEATURE_SETS.get(feature_set)
     if builder is None:
         raise MalformedRequest(f"unknown feature set {feature_set!r}; known: {', '.join(FEATURE_SETS)}")
-    if image.size == 0 or min(image.shape[:2]) < 8:
+    if image.size == 0 or min(image.shape[:2]) < MIN_SIDE:
         raise MalformedRequest(f"image of shape {image.shape} is too small for features")
     out = _Features(measurements)
     builder(image, out)
