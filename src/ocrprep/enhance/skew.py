@@ -74,18 +74,13 @@ def _projections(xs: np.ndarray, ys: np.ndarray, angles: np.ndarray, bin_size: f
     return proj
 
 
-def _profiles(
-    xs: np.ndarray, ys: np.ndarray, angles: np.ndarray, bin_size: float, *, proj: np.ndarray | None = None,
-    phase: float = 0.0,
-) -> np.ndarray:
-    """Projection profiles, one row of bin counts per angle (bin edges shifted by ``phase`` bins)."""
-    if proj is None:
-        proj = _projections(xs, ys, angles, bin_size)
+def _profiles(proj: np.ndarray, phase: float = 0.0) -> np.ndarray:
+    """Bin counts of :func:`_projections`, one row per angle (bin edges shifted by ``phase`` bins)."""
     bins = (proj + np.float32(phase)).astype(np.int32) if phase else proj.astype(np.int32)
     width = int(bins.max()) + 1
-    bins += (np.arange(len(angles), dtype=np.int32) * width)[:, None]
-    counts = np.bincount(bins.ravel(), minlength=len(angles) * width)
-    return counts.reshape(len(angles), width).astype(np.float64)
+    bins += (np.arange(proj.shape[0], dtype=np.int32) * width)[:, None]
+    counts = np.bincount(bins.ravel(), minlength=proj.shape[0] * width)
+    return counts.reshape(proj.shape[0], width).astype(np.float64)
 
 
 def profile_scores(
@@ -115,7 +110,7 @@ def profile_scores(
     proj = _projections(xs, ys, angles, bin_size)
     scores = np.zeros(len(angles))
     for k in range(phases):
-        counts = _profiles(xs, ys, angles, bin_size, proj=proj, phase=k / phases)
+        counts = _profiles(proj, k / phases)
         steps = np.diff(counts, axis=1)
         scores += (steps * steps).sum(axis=1) / float(len(xs)) / phases
     if scale_free:
