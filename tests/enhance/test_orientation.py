@@ -11,7 +11,7 @@ from _pages import STEMS, receipt
 from ocrprep.degrade import degrade
 from ocrprep.enhance import detect_orientation, fix_orientation, measure_orientation
 from ocrprep.enhance import orientation
-from ocrprep.enhance.orientation import _percentiles
+from ocrprep.imageio._pixels import percentile_u8 as _percentiles  # the histogram percentile the crops use
 
 
 @pytest.mark.parametrize("stem", STEMS)

@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 
 from ocrprep.ocr.bundled import TEXTLINE_CLASSIFIER, onnx_session
-from ocrprep.enhance._image import Views, check_image, views
+from ocrprep.enhance._image import Views, check_image, percentile_u8, views
 from ocrprep.enhance.skew import _points, profile_scores
 
 __all__ = ["OrientationEstimate", "detect_orientation", "fix_orientation", "measure_orientation"]
@@ -200,19 +200,9 @@ def _crop_matrices(
     return matrices
 
 
-def _percentiles(crop: np.ndarray, q: np.ndarray) -> np.ndarray:
-    """``numpy.percentile(crop, q)`` of a uint8 array, from its histogram (no sort)."""
-    cumulative = np.cumsum(np.bincount(crop.ravel(), minlength=256))
-    position = (cumulative[-1] - 1) * np.asarray(q, dtype=np.float64) / 100.0
-    below = np.floor(position)
-    low = np.searchsorted(cumulative, below, side="right")
-    high = np.searchsorted(cumulative, below + 1, side="right")
-    return low + (high - low) * (position - below)
-
-
 def _isolate_line(crop: np.ndarray) -> np.ndarray:
     """Blank the parts of neighbouring lines that reach into a crop above or below its own line."""
-    paper = float(_percentiles(crop, np.array([90.0]))[0])
+    paper = percentile_u8(crop, 90.0)
     ink = crop < paper - max(20.0, 0.35 * (paper - float(crop.min())))
     rows = ink.sum(axis=1)
     middle = crop.shape[0] // 2
@@ -238,7 +228,7 @@ def _classifier_input(gray: np.ndarray, matrix: np.ndarray) -> np.ndarray:
                           borderMode=cv2.BORDER_REPLICATE)
     crop = _isolate_line(crop)
     # Stretch each crop to the full range, so faint or dim text looks like the classifier's data.
-    low, high = _percentiles(crop, np.array([2.0, 98.0]))
+    low, high = percentile_u8(crop, np.array([2.0, 98.0]))
     scaled = (crop.astype(np.float32) - np.float32(low)) / np.float32(max(high - low, 8.0))
     return np.clip(scaled, 0.0, 1.0) * 2.0 - 1.0
 

@@ -189,7 +189,7 @@ class Thresholds:
         key = (name or "generic").strip().lower()
         if key not in PROFILES:
             raise MalformedRequest(f"unknown enhance profile {name!r}; use {', '.join(PROFILES)}")
-        return cls(**PROFILES[key], profile=key) if key != "generic" else cls()
+        return cls(**PROFILES[key], profile=key)
 
 
 #: Engine profiles: the fields of :class:`Thresholds` each engine wants changed from the defaults.
@@ -274,9 +274,8 @@ def _default_assessor() -> Assessor | None:
     def assess(image: np.ndarray) -> QualityReport:
         # the assessment reads the luminance only: one channel to shrink instead of three
         small, scale = resize_to(as_gray(image), int(side))
-        if scale >= 1.0:
-            return quality_assess(image)  # type: ignore[no-any-return]
-        return quality_assess(small, source_size=image.shape[:2])  # type: ignore[no-any-return]
+        source_size = image.shape[:2] if scale < 1.0 else None
+        return quality_assess(small, source_size=source_size)  # type: ignore[no-any-return]
 
     return assess
 

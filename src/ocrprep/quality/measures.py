@@ -45,7 +45,7 @@ import math
 import cv2
 import numpy as np
 
-from ocrprep.quality.text import components, glyph_filter, glyph_height, ink_depth, to_gray
+from ocrprep.quality.text import components, glyph_filter, glyph_height, ink_depth, partition_percentile, to_gray
 
 __all__ = ["MEASURES", "WORK_SIDE", "measure"]
 
@@ -199,8 +199,8 @@ class _Measurer:
         boxes = self.boxes
         x0, y0 = boxes[:, 0], boxes[:, 1]
         x1, y1 = x0 + boxes[:, 2], y0 + boxes[:, 3]
-        top, bottom = _percentile(y0, 1), _percentile(y1, 99)
-        left, right = _percentile(x0, 1), _percentile(x1, 99)
+        top, bottom = partition_percentile(y0, 1), partition_percentile(y1, 99)
+        left, right = partition_percentile(x0, 1), partition_percentile(x1, 99)
         self.area = (int(top), int(math.ceil(bottom)), int(left), int(math.ceil(right)))
         t, b, lft, r = self.area
         region = self.ink[t:b, lft:r]
@@ -369,7 +369,7 @@ class _Measurer:
         blocked = cv2.dilate(self.foreign.view(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
         usable = self.inside & ~blocked
         values = bg[usable] if usable.any() else bg.reshape(-1)
-        self.out["paper"] = _percentile(values, 10)
+        self.out["paper"] = partition_percentile(values, 10)
         # ink depth below the local paper, at the darkest quarter of the ink cells
         ink_cells = (self.g_ink > 0.15) & usable
         if ink_cells.any():
@@ -377,7 +377,7 @@ class _Measurer:
             share = np.maximum(self.g_ink[ink_cells], 0.15)
             ink_level = bg[ink_cells] - (bg[ink_cells] - self.g_mean[ink_cells]) / share
             depth = (bg[ink_cells] - ink_level) / np.maximum(bg[ink_cells], 1.0)
-            self.out["contrast"] = float(np.clip(_percentile(depth, 75), 0.0, 1.0))
+            self.out["contrast"] = float(np.clip(partition_percentile(depth, 75), 0.0, 1.0))
         self.out["noise_ratio"] = self.out["noise"] / max(8.0, self.out["contrast"] * self.paper_global)
 
     # -- frame edges -----------------------------------------------------------------------
@@ -517,17 +517,6 @@ def _has_lines(boxes: np.ndarray) -> bool:
     bottom = (boxes[:, 1] + boxes[:, 3]).astype(np.float64)
     angles = np.concatenate([np.arange(-20.0, 21.0, 2.0), np.arange(70.0, 111.0, 2.0)])
     return float(_profile_scores(cx, bottom, angles, max(1.0, hc / 4.0)).max()) >= 5.0
-
-
-def _percentile(values: np.ndarray, q: float) -> float:
-    """``np.percentile(values, q)`` (linear interpolation) by a partition: a tenth of the cost."""
-    n = values.size
-    at = q / 100.0 * (n - 1)
-    lo = int(math.floor(at))
-    hi = min(n - 1, lo + 1)
-    part = np.partition(values.reshape(-1), (lo, hi))
-    a, b = float(part[lo]), float(part[hi])
-    return a + (b - a) * (at - lo)
 
 
 def _count_quantile(values: np.ndarray, q: float) -> int:

@@ -5,6 +5,7 @@ All functions take a grayscale ``(H, W)`` uint8 image (use :func:`to_gray`) and 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import cv2
@@ -12,7 +13,7 @@ import numpy as np
 
 __all__ = [
     "Glyphs", "components", "find_glyphs", "glyph_filter", "glyph_height", "ink_depth", "ink_mask",
-    "paper_level", "to_gray",
+    "paper_level", "partition_percentile", "to_gray",
 ]
 
 
@@ -136,14 +137,24 @@ def glyph_height(heights: np.ndarray) -> float:
     >>> glyph_height(np.array([2, 3, 10, 10, 10, 10, 10, 11, 11, 11, 12]))
     11.0
     """
-    if heights.size == 0:
-        return 0.0
-    # np.percentile(heights, 70) by a partition (linear interpolation, a tenth of the cost)
-    at = 0.7 * (heights.size - 1)
-    lo = int(at)
-    hi = min(heights.size - 1, lo + 1)
-    part = np.partition(heights.reshape(-1), (lo, hi))
-    return float(part[lo] + (float(part[hi]) - float(part[lo])) * (at - lo))
+    return partition_percentile(heights, 70) if heights.size else 0.0
+
+
+def partition_percentile(values: np.ndarray, q: float) -> float:
+    """``np.percentile(values, q)`` (linear interpolation) by a partition: a tenth of the cost.
+
+    Examples
+    --------
+    >>> partition_percentile(np.array([4, 1, 3, 2]), 50) == float(np.percentile([4, 1, 3, 2], 50))
+    True
+    """
+    n = values.size
+    at = q / 100.0 * (n - 1)
+    lo = int(math.floor(at))
+    hi = min(n - 1, lo + 1)
+    part = np.partition(values.reshape(-1), (lo, hi))
+    a, b = float(part[lo]), float(part[hi])
+    return a + (b - a) * (at - lo)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from ocrprep.imageio._pixels import percentile_u8
+
 __all__ = ["ContentBox", "crop_to_content", "estimate_content_box", "ink_mask"]
 
 
@@ -64,9 +66,10 @@ def ink_mask(image: np.ndarray, *, min_contrast: float = 40.0) -> np.ndarray:
     >>> int(ink_mask(page).sum())
     1
     """
-    gray = _gray(image).astype(np.float32)
+    gray_u8 = _gray(image)
+    gray = gray_u8.astype(np.float32)
     h, w = gray.shape
-    global_paper = float(np.percentile(gray, 90))
+    global_paper = percentile_u8(gray_u8, 90.0)  # from the histogram: np.percentile sorts the page
     # A dark scanner border wider than the max filter below would drag the smoothed paper level
     # down beside it, and print next to the border would no longer count as ink: the border
     # bands of a global threshold are paper for the estimate.
@@ -97,15 +100,15 @@ def _border_bands(ink: np.ndarray) -> np.ndarray:
     """Components of ``ink`` that are scanner borders: touch an edge, run along 0.8 of it, filled."""
     h, w = ink.shape
     count, labels, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
+    x, y, bw, bh, area = stats[1:].T
+    fill = area / np.maximum(1, bw * bh)
+    touches_lr = (x == 0) | (x + bw == w)
+    touches_tb = (y == 0) | (y + bh == h)
+    spans = (touches_lr & (bh >= 0.8 * h)) | (touches_tb & (bw >= 0.8 * w))
     bands = np.zeros(count, bool)
-    for i in range(1, count):
-        x, y, bw, bh, area = stats[i]
-        fill = area / max(1, bw * bh)
-        touches_lr = x == 0 or x + bw == w
-        touches_tb = y == 0 or y + bh == h
-        spans = (touches_lr and bh >= 0.8 * h) or (touches_tb and bw >= 0.8 * w)
-        if spans and fill >= 0.3:
-            bands[i] = True
+    bands[1:] = spans & (fill >= 0.3)
+    if not bands.any():
+        return np.zeros((h, w), bool)
     return bands[labels]
 
 
