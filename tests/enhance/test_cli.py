@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from pathlib import Path
 
 import cv2
@@ -14,6 +12,7 @@ import typer
 from typer.testing import CliRunner
 
 from _pages import receipt
+from _paths import needs_tesseract
 from ocrprep.degrade import degrade
 from ocrprep.cli_enhance import register
 
@@ -45,12 +44,6 @@ def test_enhance_json_and_a_bad_file(tmp_path: Path) -> None:
     assert result.exit_code == 2
     lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
     assert lines[0]["changed"] is False and "error" in lines[1]
-
-
-needs_tesseract = pytest.mark.skipif(
-    shutil.which("tesseract") is None and os.environ.get("CI") != "true",
-    reason="Debian tesseract-ocr is not installed (make test installs it)",
-)
 
 
 @needs_tesseract

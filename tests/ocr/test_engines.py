@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 
 import cv2
 import numpy as np
 import pytest
 
-from _paths import RECEIPTS
+from _paths import RECEIPTS, needs_tesseract
 from ocrprep.errors import MalformedRequest, OcrEngineError
 from ocrprep.ocr import (
     OcrEngine,
@@ -20,12 +18,6 @@ from ocrprep.ocr import (
     get_engine,
     read_box_transcripts,
 )
-
-needs_tesseract = pytest.mark.skipif(
-    shutil.which("tesseract") is None and os.environ.get("CI") != "true",
-    reason="Debian tesseract-ocr is not installed (make test installs it)",
-)
-
 
 def _receipt(stem: str) -> tuple[np.ndarray, str]:
     image = cv2.imread(str(RECEIPTS / f"{stem}.jpg"))[:, :, ::-1].copy()
