@@ -60,8 +60,19 @@ def _points(mask: np.ndarray, limit: int = _MAX_POINTS) -> tuple[np.ndarray, np.
     ys, xs = np.divmod(flat, mask.shape[1])
     # Spread each pixel over its square: grid points projected at some angles (45 degrees) fall on
     # a lattice that beats with the bins and fakes a sharp profile.
-    jitter = np.random.default_rng(0).random((2, len(xs)), dtype=np.float32) - 0.5
+    jitter = _jitter(len(xs))
     return xs.astype(np.float32) + jitter[0], ys.astype(np.float32) + jitter[1]
+
+
+_JITTER = np.empty(0, np.float32)
+
+
+def _jitter(count: int) -> np.ndarray:
+    """``default_rng(0).random((2, count), float32) - 0.5``, from draws made once per process."""
+    global _JITTER
+    if _JITTER.size < 2 * count:  # the same stream, longer: its first draws are unchanged
+        _JITTER = np.random.default_rng(0).random(max(2 * count, 2 * _MAX_POINTS), dtype=np.float32) - 0.5
+    return _JITTER[: 2 * count].reshape(2, count)
 
 
 def _projections(xs: np.ndarray, ys: np.ndarray, angles: np.ndarray, bin_size: float) -> np.ndarray:

@@ -85,11 +85,17 @@ def halve(array: np.ndarray) -> np.ndarray:
     return cv2.resize(array[: 2 * height, : 2 * width], (width, height), interpolation=cv2.INTER_AREA)
 
 
+#: Counts below this are exact in float32 (``cv2.calcHist`` counts in float32).
+_EXACT_FLOAT32 = 1 << 24
+
+
 def percentile_u8(values: np.ndarray, q: float | np.ndarray) -> float | np.ndarray:
     """``numpy.percentile(values, q)`` (linear interpolation) of a uint8 array, from its histogram.
 
     The same values as NumPy's without sorting (a tenth of the cost on a 2-MP page); ``q`` a
-    number gives a float, an array gives an array.
+    number gives a float, an array gives an array. The histogram is OpenCV's (three to four
+    times NumPy's ``bincount``, which widens every pixel to 64 bits first) while its float32
+    counts are exact.
 
     Examples
     --------
@@ -99,7 +105,11 @@ def percentile_u8(values: np.ndarray, q: float | np.ndarray) -> float | np.ndarr
     >>> percentile_u8(a, np.array([0.0, 100.0])).tolist()
     [3.0, 200.0]
     """
-    cumulative = np.cumsum(np.bincount(values.ravel(), minlength=256))
+    if values.size < _EXACT_FLOAT32 and values.ndim <= 2:
+        counts = cv2.calcHist([values.reshape(1, -1) if values.ndim < 2 else values], [0], None, [256], [0, 256])
+        cumulative = np.cumsum(counts.ravel().astype(np.int64))
+    else:
+        cumulative = np.cumsum(np.bincount(values.ravel(), minlength=256))
     position = (int(cumulative[-1]) - 1) * np.asarray(q, dtype=np.float64) / 100.0
     below = np.floor(position)
     low = np.searchsorted(cumulative, below, side="right")
