@@ -254,6 +254,13 @@ def test_the_tesseract_profile_enlarges_small_print_more() -> None:
     assert factor(Thresholds.for_engine("tesseract")) > factor(Thresholds()) >= 1.25
 
 
+def test_the_rapidocr_profile_leaves_small_print_at_its_size() -> None:
+    # RapidOCR scales the page for its detector itself; ocrprep's enlargement cost it F1
+    tiny = degrade(receipt("000"), "tiny_text", "mild", seed=1)
+    assert "upscale" in _names(auto_enhance(tiny))
+    assert "upscale" not in _names(auto_enhance(tiny, thresholds=Thresholds.for_engine("rapidocr")))
+
+
 def test_tiny_print_is_not_turned_on_a_misread_orientation() -> None:
     # at 4-pixel print the orientation cues read this upright receipt as upside down
     tiny = degrade(receipt("150"), "tiny_text", "severe", seed=1)
