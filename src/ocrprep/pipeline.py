@@ -28,8 +28,9 @@ __all__ = ["STEPS", "Context", "ProcessResult", "Source", "StepRecord", "process
 #: so that output names (which are derived from it) do not collide with stale objects.
 #: 2: enhance re-reads the orientation of print under 9 px off an enlarged copy; 3: exact halvings
 #: in the enhance estimates, the two-phase fine skew search, and low contrast alone no longer
-#: rebuilds light print as faint; 4: nor does it on print under 9 px unless the report calls it faint.
-PIPELINE_VERSION = "4"
+#: rebuilds light print as faint; 4: nor does it on print under 9 px unless the report calls it faint;
+#: 5: the rapidocr enhance profile does not enlarge.
+PIPELINE_VERSION = "5"
 
 
 @dataclass(frozen=True)
