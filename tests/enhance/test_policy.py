@@ -9,7 +9,7 @@ import pytest
 from _pages import receipt
 from _paths import RECEIPTS, needs_tesseract
 from ocrprep.degrade import degrade
-from ocrprep.enhance import EnhanceResult, Operation, Thresholds, auto_enhance, estimate_levels, estimate_skew
+from ocrprep.enhance import EnhanceResult, Operation, Thresholds, auto_enhance, deblock, estimate_levels, estimate_skew
 from ocrprep.errors import MalformedRequest
 from ocrprep.ocr import TesseractEngine, bag_of_words_f1, read_box_transcripts
 from ocrprep.quality import assess
@@ -287,3 +287,19 @@ def test_slivers_of_pages_are_enhanced_without_a_crash(shape: tuple[int, ...], m
     page[..., ::7] = 30
     result = auto_enhance(page, mode=mode)  # type: ignore[arg-type]
     assert result.image.dtype == np.uint8 and result.image.ndim == page.ndim
+
+
+@pytest.mark.parametrize("layout", ["rgba", "one-channel"])
+def test_rgba_and_single_channel_arrays_are_enhanced_in_their_own_layout(layout: str) -> None:
+    # a noisy page needs the bilateral filter, which OpenCV refuses on four channels (it crashed)
+    rng = np.random.default_rng(5)
+    page = receipt("075")
+    noisy = np.clip(page.astype(np.float32) + rng.normal(0, 25, page.shape), 0, 255).astype(np.uint8)
+    grey = cv2.cvtColor(noisy, cv2.COLOR_RGB2GRAY)
+    image = np.dstack([noisy, np.full(grey.shape, 255, np.uint8)]) if layout == "rgba" else grey[:, :, None]
+    result = auto_enhance(image, mode="always")
+    assert "denoise" in _names(result)
+    assert result.image.ndim == 3 and result.image.shape[2] == image.shape[2]
+    if layout == "rgba":
+        assert (result.image[:, :, 3] == 255).all()
+    assert deblock(image, 20.0).shape == image.shape

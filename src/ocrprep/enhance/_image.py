@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 
 from ocrprep.errors import MalformedRequest
-from ocrprep.imageio._pixels import halve, percentile_u8, shrink
+from ocrprep.imageio._pixels import halve, over_white, percentile_u8, shrink
 
 __all__ = ["as_gray", "check_image", "like_input", "percentile_u8", "resize_to"]
 
@@ -44,6 +44,28 @@ def like_input(gray: np.ndarray, image: np.ndarray) -> np.ndarray:
     if image.shape[2] == 1:
         return gray[:, :, None]
     return cv2.cvtColor(gray, cv2.COLOR_GRAY2RGBA if image.shape[2] == 4 else cv2.COLOR_GRAY2RGB)
+
+
+def working_layout(image: np.ndarray) -> np.ndarray:
+    """``image`` as the operations take it: ``(H, W, 1)`` as ``(H, W)``, RGBA over white as RGB.
+
+    OpenCV's filters take one or three channels (a bilateral filter refuses four) and hand a
+    single channel back without its axis; :func:`like_layout` restores the caller's layout.
+    """
+    if image.ndim == 3 and image.shape[2] == 1:
+        return image[:, :, 0]
+    if image.ndim == 3 and image.shape[2] == 4:
+        return over_white(image)
+    return image
+
+
+def like_layout(out: np.ndarray, image: np.ndarray) -> np.ndarray:
+    """``out`` (from :func:`working_layout` of ``image``) back in ``image``'s layout (alpha opaque)."""
+    if image.ndim == 3 and image.shape[2] == 1 and out.ndim == 2:
+        return out[:, :, None]
+    if image.ndim == 3 and image.shape[2] == 4 and out.ndim == 3 and out.shape[2] == 3:
+        return cv2.cvtColor(out, cv2.COLOR_RGB2RGBA)
+    return like_input(out, image) if out.ndim == 2 else out
 
 
 def resize_to(image: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:

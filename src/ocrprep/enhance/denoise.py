@@ -7,7 +7,7 @@ import math
 import cv2
 import numpy as np
 
-from ocrprep.enhance._image import Views, check_image, views
+from ocrprep.enhance._image import Views, check_image, like_layout, views, working_layout
 
 __all__ = ["deblock", "denoise", "despeckle", "estimate_noise", "smooth_artifacts"]
 
@@ -82,7 +82,8 @@ def deblock(image: np.ndarray, strength: float = 20.0) -> np.ndarray:
     (True, True)
     """
     check_image(image)
-    return cv2.bilateralFilter(image, 5, sigmaColor=float(strength), sigmaSpace=3)
+    work = working_layout(image)
+    return like_layout(cv2.bilateralFilter(work, 5, sigmaColor=float(strength), sigmaSpace=3), image)
 
 
 def denoise(image: np.ndarray, sigma: float | None = None) -> np.ndarray:

@@ -31,7 +31,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ocrprep.enhance._image import Views, as_gray, check_image, like_input, resize_to
+from ocrprep.enhance._image import Views, as_gray, check_image, like_input, like_layout, resize_to, working_layout
 from ocrprep.enhance.contrast import estimate_levels, invert, is_inverted, stretch_contrast
 from ocrprep.enhance.denoise import deblock, denoise, despeckle, estimate_noise, smooth_artifacts
 from ocrprep.enhance.geometry import estimate_borders, estimate_text_height, remove_borders, upscale
@@ -461,7 +461,8 @@ def auto_enhance(
     Parameters
     ----------
     image : ndarray, (H, W) or (H, W, 3), uint8
-        Never modified.
+        Never modified. ``(H, W, 1)`` and RGBA are taken too: RGBA is composited over white, and
+        a changed image comes back in the input's layout (alpha opaque).
     report : QualityReport, optional
         The input's assessment, when the caller has one (saves assessing it again).
     mode : {"auto", "always", "off"}
@@ -487,16 +488,18 @@ def auto_enhance(
         raise MalformedRequest(f"unknown enhance mode {mode!r}; use auto, always or off")
     th = thresholds or Thresholds()
     judge = assess or _default_assessor()
-    m = measure(image) if mode != "off" else {}
+    # one or three channels while working (a single-channel axis and alpha are put back after)
+    work = working_layout(image)
+    m = measure(work) if mode != "off" else {}
     if report is not None:
         before = report
     elif judge is not None:
-        before = judge(image)
+        before = judge(work)
     else:
         before = _own_report(m, th) if m else QualityReport(True, 1.0, dict.fromkeys(DEFECTS, 0.0))
     if mode == "off":
         return EnhanceResult(image, (), before, before, False)
-    out, ops = _plan_and_apply(image, m, report if report is not None else before, mode, th)
+    out, ops = _plan_and_apply(work, m, report if report is not None else before, mode, th)
     if not ops:
         return EnhanceResult(image, (), before, before, False, measurements=m)
     after = judge(out) if judge is not None else _own_report(measure(out), th)
@@ -506,4 +509,4 @@ def auto_enhance(
         second = judge is not None and _own_report(measure(out), th).score > _own_report(m, th).score + 0.01
         if not second:
             return EnhanceResult(image, (), before, before, False, tuple(ops), m)
-    return EnhanceResult(out, tuple(ops), before, after, True, measurements=m)
+    return EnhanceResult(like_layout(out, image), tuple(ops), before, after, True, measurements=m)

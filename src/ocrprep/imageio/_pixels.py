@@ -148,15 +148,26 @@ def shrink(array: np.ndarray, max_side: int, full_size: tuple[int, int] | None =
     return array
 
 
+def over_white(rgba: np.ndarray) -> np.ndarray:
+    """An ``(H, W, 4)`` uint8 RGBA array composited over white paper, as ``(H, W, 3)`` RGB.
+
+    Examples
+    --------
+    >>> over_white(np.array([[[0, 0, 0, 255], [0, 0, 0, 0]]], np.uint8)).tolist()
+    [[[0, 0, 0], [255, 255, 255]]]
+    """
+    rgba = rgba.astype(np.float32)
+    alpha = rgba[..., 3:4] / 255.0
+    out = rgba[..., :3] * alpha + 255.0 * (1.0 - alpha)
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+
+
 def to_rgb(image: Image.Image) -> np.ndarray:
     mode = image.mode
     if mode == "RGB":
         return np.asarray(image)
     if mode in ("RGBA", "LA", "PA", "RGBa", "La") or (mode == "P" and "transparency" in image.info):
-        rgba = np.asarray(image.convert("RGBA"), dtype=np.float32)
-        alpha = rgba[..., 3:4] / 255.0
-        out = rgba[..., :3] * alpha + 255.0 * (1.0 - alpha)
-        return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+        return over_white(np.asarray(image.convert("RGBA")))
     if mode.startswith("I;16") or mode in ("I", "F"):
         samples = np.asarray(image)
         if samples.dtype.kind == "f":

@@ -48,6 +48,8 @@ class ContentBox:
 def _gray(image: np.ndarray) -> np.ndarray:
     if image.ndim == 2:
         return image
+    if image.shape[2] == 1:
+        return image[:, :, 0]
     if image.shape[2] == 4:
         return cv2.cvtColor(image, cv2.COLOR_RGBA2GRAY)
     return cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)

@@ -105,8 +105,8 @@ def _full_frame(shape: tuple[int, ...]) -> np.ndarray:
 
 
 def _to_rgb(image: np.ndarray) -> np.ndarray:
-    if image.ndim == 2:
-        return cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
+    if image.ndim == 2 or image.shape[2] == 1:
+        return cv2.cvtColor(image if image.ndim == 2 else image[:, :, 0], cv2.COLOR_GRAY2RGB)
     if image.shape[2] == 4:
         return cv2.cvtColor(image, cv2.COLOR_RGBA2RGB)
     return image
