@@ -182,8 +182,8 @@ def test_photo_is_flattened_by_extract_and_the_document_is_judged(
     assert abs(height / width - true_aspect) / true_aspect < 0.1
 
 
-@pytest.mark.parametrize("steps", [("validate",), ("validate", "enhance")])
-@pytest.mark.parametrize("shape", [(3, 5000), (1, 1)])
+@pytest.mark.parametrize("steps", [("validate",), ("validate", "enhance"), ("enhance",), ("enhance", "extract")])
+@pytest.mark.parametrize("shape", [(3, 5000), (1, 1), (1, 40)])
 def test_a_sliver_of_an_image_is_refused_as_too_small_to_read(
     settings: Settings, tmp_path: Path, steps: tuple[str, ...], shape: tuple[int, int]
 ) -> None:

@@ -20,7 +20,7 @@ from ocrprep.pipeline import Context
 from ocrprep.quality import ASSESS_MAX_SIDE, QualityLimits, assess
 from ocrprep.quality.report import Label, QualityReport
 
-__all__ = ["ENHANCEABLE", "EXTRACTABLE", "judge", "run"]
+__all__ = ["ENHANCEABLE", "EXTRACTABLE", "is_sliver", "judge", "run", "sliver_error"]
 
 #: Defects the ``enhance`` step acts on (orientation, deskew, illumination and contrast,
 #: denoising, upscaling); a validation followed by ``enhance`` does not refuse for these.
@@ -39,6 +39,28 @@ EXTRACTABLE: frozenset[str] = frozenset({
 _MENDED_BY: dict[str, frozenset[str]] = {"enhance": ENHANCEABLE, "extract": EXTRACTABLE}
 
 
+def is_sliver(height: int, width: int) -> bool:
+    """Whether an image is under ``MIN_SIDE`` pixels across at the working size of ``assess``.
+
+    Such a sliver is too thin for a model's features, for any enhancement and for OCR.
+
+    Examples
+    --------
+    >>> is_sliver(3, 5000), is_sliver(20, 800), is_sliver(40, 5000)
+    (True, False, True)
+    """
+    longer, shorter = max(height, width), min(height, width)
+    if longer > ASSESS_MAX_SIDE:  # the shorter side as the reduction rounds it (imageio.shrink)
+        shorter = max(1, round(shorter * ASSESS_MAX_SIDE / longer))
+    return shorter < MIN_SIDE
+
+
+def sliver_error(height: int, width: int, report: QualityReport) -> PoorQualityImage:
+    """The refusal of a sliver (see :func:`is_sliver`), with ``report`` marked unacceptable."""
+    return PoorQualityImage(f"image is not good enough for OCR: {width}x{height} pixels is too small "
+                            "to read", replace(report, acceptable=False))
+
+
 def run(ctx: Context) -> None:
     """Assess ``ctx``'s image (at reduced size) and refuse it when it will not OCR well.
 
@@ -53,11 +75,8 @@ def run(ctx: Context) -> None:
     options = ctx.settings.process
     preview, source_size = ctx.preview(ASSESS_MAX_SIDE)
     report = assess(preview, source_size=source_size)
-    if min(preview.shape[:2]) < MIN_SIDE:
-        # a sliver: too thin for a model's features, for any enhancement and for OCR
-        height, width = source_size
-        raise PoorQualityImage(f"image is not good enough for OCR: {width}x{height} pixels is too "
-                               f"small to read", replace(report, acceptable=False))
+    if is_sliver(*source_size):
+        raise sliver_error(*source_size, report)
     mendable = frozenset().union(*(_MENDED_BY.get(step, frozenset()) for step in ctx.remaining))
     ctx.final_check = bool(mendable)
     if ctx.final_check:

@@ -31,6 +31,14 @@ def run(ctx: Context) -> None:
         (``report``) and before (``before``).
     """
     started = time.perf_counter()
+    from ocrprep.validate import is_sliver, sliver_error  # (validate imports the pipeline)
+
+    height, width = ctx.image.shape[:2]
+    if is_sliver(height, width):  # refused as validate refuses it, whether or not it ran
+        from ocrprep.quality import ASSESS_MAX_SIDE, assess
+
+        preview, source_size = ctx.preview(ASSESS_MAX_SIDE)
+        raise sliver_error(height, width, ctx.report or assess(preview, source_size=source_size))
     mode = ctx.settings.process.enhance_mode
     profile = ctx.settings.process.enhance_profile
     result = auto_enhance(ctx.image, ctx.report, mode=mode, thresholds=Thresholds.for_engine(profile))
