@@ -8,7 +8,7 @@ import numpy as np
 from ocrprep.errors import MalformedRequest
 from ocrprep.imageio._pixels import halve, over_white, percentile_u8, shrink
 
-__all__ = ["as_gray", "check_image", "like_input", "percentile_u8", "resize_to"]
+__all__ = ["as_gray", "check_image", "like_input", "like_layout", "percentile_u8", "resize_to", "working_layout"]
 
 
 def check_image(image: np.ndarray) -> np.ndarray:

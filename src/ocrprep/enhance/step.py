@@ -30,9 +30,9 @@ def run(ctx: Context) -> None:
         When the image is still not acceptable after enhancement; carries the report after
         (``report``) and before (``before``).
     """
-    started = time.perf_counter()
     from ocrprep.validate import is_sliver, sliver_error  # (validate imports the pipeline)
 
+    started = time.perf_counter()
     height, width = ctx.image.shape[:2]
     if is_sliver(height, width):  # refused as validate refuses it, whether or not it ran
         from ocrprep.quality import ASSESS_MAX_SIDE, assess
