@@ -15,6 +15,7 @@ from dataclasses import replace
 import numpy as np
 
 from ocrprep.errors import PoorQualityImage
+from ocrprep.imageio import shrunk_size
 from ocrprep.models.features import MIN_SIDE
 from ocrprep.pipeline import Context
 from ocrprep.quality import ASSESS_MAX_SIDE, QualityLimits, assess
@@ -49,10 +50,7 @@ def is_sliver(height: int, width: int) -> bool:
     >>> is_sliver(3, 5000), is_sliver(20, 800), is_sliver(40, 5000)
     (True, False, True)
     """
-    longer, shorter = max(height, width), min(height, width)
-    if longer > ASSESS_MAX_SIDE:  # the shorter side as the reduction rounds it (imageio.shrink)
-        shorter = max(1, round(shorter * ASSESS_MAX_SIDE / longer))
-    return shorter < MIN_SIDE
+    return min(shrunk_size(width, height, ASSESS_MAX_SIDE)) < MIN_SIDE
 
 
 def sliver_error(height: int, width: int, report: QualityReport) -> PoorQualityImage:

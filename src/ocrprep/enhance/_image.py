@@ -7,6 +7,7 @@ import numpy as np
 
 from ocrprep.errors import MalformedRequest
 from ocrprep.imageio._pixels import halve, over_white, percentile_u8, shrink
+from ocrprep.quality.text import to_gray
 
 __all__ = ["as_gray", "check_image", "like_input", "like_layout", "percentile_u8", "resize_to", "working_layout"]
 
@@ -27,14 +28,7 @@ def check_image(image: np.ndarray) -> np.ndarray:
 
 def as_gray(image: np.ndarray) -> np.ndarray:
     """The image as a uint8 (H, W) luminance array (a view when it already is one)."""
-    check_image(image)
-    if image.ndim == 2:
-        return image
-    if image.shape[2] == 1:
-        return image[:, :, 0]
-    if image.shape[2] == 4:
-        return cv2.cvtColor(image, cv2.COLOR_RGBA2GRAY)
-    return cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+    return to_gray(check_image(image))
 
 
 def like_input(gray: np.ndarray, image: np.ndarray) -> np.ndarray:
@@ -61,11 +55,11 @@ def working_layout(image: np.ndarray) -> np.ndarray:
 
 def like_layout(out: np.ndarray, image: np.ndarray) -> np.ndarray:
     """``out`` (from :func:`working_layout` of ``image``) back in ``image``'s layout (alpha opaque)."""
-    if image.ndim == 3 and image.shape[2] == 1 and out.ndim == 2:
-        return out[:, :, None]
-    if image.ndim == 3 and image.shape[2] == 4 and out.ndim == 3 and out.shape[2] == 3:
+    if out.ndim == 2:
+        return like_input(out, image)
+    if image.ndim == 3 and image.shape[2] == 4 and out.shape[2] == 3:
         return cv2.cvtColor(out, cv2.COLOR_RGB2RGBA)
-    return like_input(out, image) if out.ndim == 2 else out
+    return out
 
 
 def resize_to(image: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:

@@ -18,8 +18,9 @@ pages down the shadow path instead; ``bench/faint_check.py`` compares the paths 
 
 Engine profiles. The engines want different things: Tesseract reads small print best enlarged to
 about 22 px and a dim JPEG page best despeckled; RapidOCR reads both as well at native size and
-undespeckled, and small print a little better not enlarged at all. ``Thresholds.for_engine(name)`` gives the thresholds for the engine that will read
-the image (``generic``, the default, suits both); ``ocrprep ocr --engine`` uses it.
+undespeckled, and small print a little better not enlarged at all. ``Thresholds.for_engine(name)``
+gives the thresholds for the engine that will read the image (``generic``, the default, suits
+both); ``ocrprep ocr --engine`` uses it.
 """
 
 from __future__ import annotations
@@ -319,15 +320,13 @@ def _plan_and_apply(
             sides = dict(zip(("top", "bottom", "left", "right"), borders, strict=True))
             ops.append(Operation("remove_borders", sides))
     dim = m["paper"] < th.min_paper
-    # ocrprep's own contrast (ink against paper in grey levels) is low on light-grey or small
-    # print as well as on faded print: a page counts as faint by it only when the quality report
-    # sees faint print too, or the contrast is under half the limit (rebuilt as faint, light
-    # print on creased paper had the creases stretched into dark blotches)
-    # Print too small to read (it will be enlarged) is light for another reason: its thin strokes
-    # are mixed with the paper around them, so ocrprep's own contrast reads low on well-printed
-    # small text too. Then the report must call the page faint, or the contrast be under half.
-    # (A small receipt with a faint score of 0.31 was rebuilt as faint: its strokes swelled into
-    # blobs and Tesseract read nothing, against 0.18 F1 on the page as it came.)
+    # ocrprep's own contrast (ink against paper in grey levels) is low on light-grey print as
+    # well as on faded print, and on small print, whose thin strokes mix with the paper: a page
+    # counts as faint by it only when the quality report leans that way too (calls it faint
+    # outright, for print under min_text_height), or the contrast is under half the limit.
+    # Rebuilt as faint, creased light-grey paper had its creases stretched into dark blotches,
+    # and a small receipt (faint score 0.31) had its strokes swell into blobs that Tesseract
+    # could not read (0.00 F1, against 0.18 on the page as it came).
     small_print = 0 < m["text_height"] < th.min_text_height
     agrees = _FAINT_SMALL_PRINT if small_print else _FAINT_AGREES
     low_contrast = m["contrast"] < th.min_contrast and (

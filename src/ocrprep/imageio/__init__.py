@@ -35,7 +35,7 @@ from PIL import Image, ImageFile, UnidentifiedImageError
 from ocrprep.config import ImageLimits
 from ocrprep.errors import ImageDecodeError, ImageTooLarge, MalformedRequest, OcrprepError
 from ocrprep.imageio._formats import allowed_formats, normalise_format, pillow_formats, sniff_other
-from ocrprep.imageio._pixels import apply_orientation, decode_cv2, draft, fast_path, shrink, to_rgb
+from ocrprep.imageio._pixels import apply_orientation, decode_cv2, draft, fast_path, shrink, shrunk_size, to_rgb
 
 if TYPE_CHECKING:
     from ocrprep.config import Settings
@@ -52,6 +52,7 @@ __all__ = [
     "load_image_with_info",
     "probe_image",
     "shrink_image",
+    "shrunk_size",
 ]
 
 # ocrprep checks pixel counts itself, per page, against a configurable limit (see module docstring).

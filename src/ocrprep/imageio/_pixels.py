@@ -118,6 +118,22 @@ def percentile_u8(values: np.ndarray, q: float | np.ndarray) -> float | np.ndarr
     return float(out) if out.ndim == 0 else out
 
 
+def shrunk_size(width: int, height: int, max_side: int) -> tuple[int, int]:
+    """``(width, height)`` of an image of that size shrunk by :func:`shrink` (the same when it fits).
+
+    Examples
+    --------
+    >>> shrunk_size(5000, 3, 800), shrunk_size(300, 200, 800)
+    ((800, 1), (300, 200))
+    """
+    if max(width, height) <= max_side:
+        return width, height
+    scale = max_side / max(width, height)
+    if width >= height:
+        return max_side, max(1, round(height * scale))
+    return max(1, round(width * scale)), max_side
+
+
 def shrink(array: np.ndarray, max_side: int, full_size: tuple[int, int] | None = None) -> np.ndarray:
     """Downsize so the longer side is exactly ``max_side`` (never upsizes).
 
@@ -134,12 +150,7 @@ def shrink(array: np.ndarray, max_side: int, full_size: tuple[int, int] | None =
     longer = max(height, width)
     if longer <= max_side:
         return array
-    full_width, full_height = full_size or (width, height)
-    scale = max_side / max(full_width, full_height)
-    if full_width >= full_height:
-        target = (max_side, max(1, round(full_height * scale)))
-    else:
-        target = (max(1, round(full_width * scale)), max_side)
+    target = shrunk_size(*(full_size or (width, height)), max_side)
     while height // 2 >= target[1] and width // 2 >= target[0]:
         array = halve(array)
         height, width = array.shape[:2]

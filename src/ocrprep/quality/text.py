@@ -13,7 +13,7 @@ import numpy as np
 
 __all__ = [
     "Glyphs", "components", "find_glyphs", "glyph_filter", "glyph_height", "ink_depth", "ink_mask",
-    "paper_level", "partition_percentile", "to_gray",
+    "label_components", "paper_level", "partition_percentile", "to_gray",
 ]
 
 
@@ -102,13 +102,27 @@ def components(mask: np.ndarray, connectivity: int = 8) -> tuple[np.ndarray, np.
     >>> components(m)[1].tolist()
     [[1, 1, 2, 2, 4], [4, 4, 1, 1, 1]]
     """
+    _, labels, stats, _ = label_components(mask, connectivity)
+    return labels, stats[1:]
+
+
+def label_components(
+    mask: np.ndarray, connectivity: int = 8
+) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
+    """``cv2.connectedComponentsWithStats(mask)``: ``(count, labels, stats, centroids)``, background
+    included, with 16-bit labels while they fit (OpenCV refuses on overflow, then 32-bit).
+
+    Examples
+    --------
+    >>> m = np.zeros((6, 6), bool); m[1:3, 1:3] = True
+    >>> count, _, _, centroids = label_components(m); count, centroids[1].tolist()
+    (2, [1.5, 1.5])
+    """
     u8 = mask.view(np.uint8) if mask.dtype == bool else mask
     try:
-        _, labels, stats, _ = cv2.connectedComponentsWithStatsWithAlgorithm(
-            u8, connectivity, cv2.CV_16U, cv2.CCL_DEFAULT)
+        return cv2.connectedComponentsWithStatsWithAlgorithm(u8, connectivity, cv2.CV_16U, cv2.CCL_DEFAULT)
     except cv2.error:  # more than 65535 components
-        _, labels, stats, _ = cv2.connectedComponentsWithStats(u8, connectivity=connectivity)
-    return labels, stats[1:]
+        return cv2.connectedComponentsWithStats(u8, connectivity=connectivity)
 
 
 def glyph_filter(stats: np.ndarray, shape: tuple[int, int]) -> np.ndarray:

@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 from ocrprep.imageio._pixels import percentile_u8
+from ocrprep.quality.text import to_gray
 
 __all__ = ["ContentBox", "crop_to_content", "estimate_content_box", "ink_mask"]
 
@@ -45,16 +46,6 @@ class ContentBox:
         return {"x0": self.x0, "y0": self.y0, "x1": self.x1, "y1": self.y1}
 
 
-def _gray(image: np.ndarray) -> np.ndarray:
-    if image.ndim == 2:
-        return image
-    if image.shape[2] == 1:
-        return image[:, :, 0]
-    if image.shape[2] == 4:
-        return cv2.cvtColor(image, cv2.COLOR_RGBA2GRAY)
-    return cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
-
-
 def ink_mask(image: np.ndarray, *, min_contrast: float = 40.0) -> np.ndarray:
     """Pixels clearly darker than the paper, (H, W) bool.
 
@@ -68,7 +59,7 @@ def ink_mask(image: np.ndarray, *, min_contrast: float = 40.0) -> np.ndarray:
     >>> int(ink_mask(page).sum())
     1
     """
-    gray_u8 = _gray(image)
+    gray_u8 = to_gray(image)
     gray = gray_u8.astype(np.float32)
     h, w = gray.shape
     global_paper = percentile_u8(gray_u8, 90.0)  # from the histogram: np.percentile sorts the page
