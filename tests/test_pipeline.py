@@ -182,6 +182,24 @@ def test_photo_is_flattened_by_extract_and_the_document_is_judged(
     assert abs(height / width - true_aspect) / true_aspect < 0.1
 
 
+def test_photo_on_a_dark_table_is_enhanced_then_flattened_not_turned_negative(
+    settings: Settings, tmp_path: Path
+) -> None:
+    from ocrprep.regions.synth import compose_photo
+
+    receipt = imageio.decode_image((RECEIPTS / "003.jpg").read_bytes())
+    # the table is most of this photo and the page a bright minority, as light text on dark
+    # would be: the page was turned negative, and the pipeline refused the black result
+    photo, _ = compose_photo(receipt, seed=5, shape=(2400, 1800))
+    path = tmp_path / "photo.jpg"
+    path.write_bytes(imageio.encode_image(photo, "jpeg"))
+    result = process(str(path), settings, steps=("validate", "enhance", "extract"))
+    assert [r.name for r in result.steps] == ["validate", "enhance", "extract", "validate"]
+    operations = [op["name"] for op in result.steps[1].params["operations"]]
+    assert "invert" not in operations
+    assert result.report is not None and result.report.acceptable
+
+
 @pytest.mark.parametrize("steps", [("validate",), ("validate", "enhance"), ("enhance",), ("enhance", "extract")])
 @pytest.mark.parametrize("shape", [(3, 5000), (1, 1), (1, 40)])
 def test_a_sliver_of_an_image_is_refused_as_too_small_to_read(

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from _pages import receipt, text_page
+from _pages import STEMS, receipt, text_page
 from ocrprep.degrade import degrade, degrade_with_params
 from ocrprep.enhance import (
     Levels,
@@ -35,6 +35,7 @@ from ocrprep.enhance import (
 from ocrprep.enhance._image import like_input
 from ocrprep.enhance.denoise import deblock, smooth_artifacts
 from ocrprep.errors import MalformedRequest
+from ocrprep.regions.synth import compose_photo
 
 SAME_SHAPE: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "normalize_illumination": normalize_illumination,
@@ -127,6 +128,27 @@ def test_inversion_is_detected_only_for_light_text_on_dark() -> None:
     assert not is_inverted(page)
     assert is_inverted(invert(page))
     assert not is_inverted(degrade(page, "dark", "severe", seed=1))
+
+
+@pytest.mark.parametrize("seed", [2, 5, 6, 9, 10])
+def test_a_page_photographed_on_a_dark_table_is_not_taken_for_inverted(seed: int) -> None:
+    # in these seeded photos the table is most of the frame and the page a bright minority, as
+    # light text on dark would be; turned negative, the page came out black with white print
+    page = receipt(STEMS[seed % len(STEMS)])
+    photo, _ = compose_photo(page, seed=seed, shape=(800, 600))
+    assert not is_inverted(photo)
+    assert is_inverted(invert(page))
+
+
+def test_illumination_is_divided_out_alike_across_the_whole_image() -> None:
+    # worked through in bands of rows: the result must be the same as all at once, seamless
+    rng = np.random.default_rng(4)
+    page = rng.integers(0, 256, (700, 90, 3), dtype=np.uint8)
+    background = rng.integers(0, 256, (700, 90), dtype=np.uint8)
+    whole = np.clip(page.astype(np.float32) * (245.0 / np.maximum(background, 1.0)[:, :, None]
+                                                 .astype(np.float32)), 0, 255).astype(np.uint8)
+    assert np.array_equal(normalize_illumination(page, background), whole)
+    assert np.array_equal(normalize_illumination(page[:, :, 0], background), whole[:, :, 0])
 
 
 def test_noise_estimate_and_denoise() -> None:
