@@ -21,7 +21,7 @@ from ocrprep.pipeline import Context
 from ocrprep.quality import ASSESS_MAX_SIDE, QualityLimits, assess
 from ocrprep.quality.report import Label, QualityReport
 
-__all__ = ["ENHANCEABLE", "EXTRACTABLE", "is_sliver", "judge", "run", "sliver_error"]
+__all__ = ["ENHANCEABLE", "EXTRACTABLE", "is_sliver", "judge", "mended_by", "run", "sliver_error", "unmended"]
 
 #: Defects the ``enhance`` step acts on (orientation, deskew, illumination and contrast,
 #: denoising, upscaling); a validation followed by ``enhance`` does not refuse for these.
@@ -38,6 +38,22 @@ EXTRACTABLE: frozenset[str] = frozenset({
 })
 
 _MENDED_BY: dict[str, frozenset[str]] = {"enhance": ENHANCEABLE, "extract": EXTRACTABLE}
+
+
+def mended_by(steps: tuple[str, ...]) -> frozenset[str]:
+    """The defects that ``steps`` (the pipeline's later steps) act on.
+
+    Examples
+    --------
+    >>> sorted(mended_by(("extract",)) - mended_by(("enhance",)))
+    ['document_cutoff', 'glare', 'occluded', 'text_cutoff']
+    """
+    return frozenset().union(*(_MENDED_BY.get(step, frozenset()) for step in steps))
+
+
+def unmended(report: QualityReport, mendable: frozenset[str]) -> list[str]:
+    """The blocking defects of ``report`` (at or over 0.5) outside ``mendable``."""
+    return [d for d in QualityLimits().blocking if d not in mendable and report.defects.get(d, 0.0) >= 0.5]
 
 
 def is_sliver(height: int, width: int) -> bool:
@@ -75,13 +91,12 @@ def run(ctx: Context) -> None:
     report = assess(preview, source_size=source_size)
     if is_sliver(*source_size):
         raise sliver_error(*source_size, report)
-    mendable = frozenset().union(*(_MENDED_BY.get(step, frozenset()) for step in ctx.remaining))
+    mendable = mended_by(ctx.remaining)
     ctx.final_check = bool(mendable)
     if ctx.final_check:
         # Refuse early only for what the later steps cannot mend (when the measurements have a
         # say in the decision); judge the rest, and ask the model, after them.
-        blocking = [d for d in QualityLimits().blocking if d not in mendable]
-        unfixable = [d for d in blocking if report.defects.get(d, 0.0) >= 0.5]
+        unfixable = unmended(report, mendable)
         ctx.report = report
         ctx.record("validate", {"decision": "early", "deferred": sorted(mendable),
                                 "score": round(report.score, 4)}, changed=False, started=started)

@@ -28,9 +28,12 @@ def run(ctx: Context) -> None:
     ------
     PoorQualityImage
         When the image is still not acceptable after enhancement; carries the report after
-        (``report``) and before (``before``).
+        (``report``) and before (``before``). Not when a validation earlier in the pipeline
+        deferred to the later steps and these act on every defect left (``extract`` cuts away
+        the table that makes a photo look covered or glaring): that validation judges their
+        result.
     """
-    from ocrprep.validate import is_sliver, sliver_error  # (validate imports the pipeline)
+    from ocrprep.validate import is_sliver, mended_by, sliver_error, unmended  # (validate imports the pipeline)
 
     started = time.perf_counter()
     height, width = ctx.image.shape[:2]
@@ -56,6 +59,10 @@ def run(ctx: Context) -> None:
     }
     ctx.record("enhance", params, changed=result.changed, started=started)
     if mode != "off" and not result.after.acceptable:
+        if ctx.final_check and not unmended(result.after, mended_by(ctx.remaining)):
+            # what is left a later step acts on (a photo's background, cut away by extract);
+            # the validation that deferred to the later steps judges their result
+            return
         done = ", ".join(str(op) for op in result.operations) or "no operation helped"
         reasons = "; ".join(result.after.reasons[:3]) or "quality score too low"
         raise PoorQualityImage(
