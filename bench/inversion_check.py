@@ -12,7 +12,6 @@ Only the negatives are light text on dark. The table goes to stdout and
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -28,14 +27,8 @@ _SHADOW = next(k for k, kind in enumerate(be.KINDS) if kind[1] == "shadow")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=be.ROOT.parent / "shared" / "data" / "sroie")
-    parser.add_argument("--seed", type=int, default=2024)
-    parser.add_argument("--out", type=Path, default=be.ROOT / "bench" / "results" / "inversion_check.txt")
-    args = parser.parse_args()
-    files = sorted((args.data / "img").glob("*.jpg"))
-    if not files:
-        raise SystemExit(f"no receipts under {args.data / 'img'}")
+    args = be.check_parser(__doc__ or "", "inversion_check.txt", seed=2024).parse_args()
+    files = be.receipts(args.data)
     counts = {"scans": [], "negatives": [], "photos": [], "bench strong shadow": [], "shadow, severe": []}
     for i, path in enumerate(files):
         image = be.load(path)

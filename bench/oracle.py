@@ -13,7 +13,6 @@ the bench. The table goes to stdout and ``bench/results/oracle.txt``.
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import sys
 from collections.abc import Callable
@@ -48,14 +47,8 @@ INVERSES: dict[str, Callable[[np.ndarray, np.ndarray, dict[str, Any]], np.ndarra
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=be.ROOT.parent / "shared" / "data" / "sroie")
-    parser.add_argument("--seed", type=int, default=2024)
-    parser.add_argument("--out", type=Path, default=be.ROOT / "bench" / "results" / "oracle.txt")
-    args = parser.parse_args()
-    files = be.pick(sorted((args.data / "img").glob("*.jpg")), 10)
-    if not files:
-        raise SystemExit(f"no receipts under {args.data / 'img'}")
+    args = be.check_parser(__doc__ or "", "oracle.txt", seed=2024).parse_args()
+    files = be.pick(be.receipts(args.data), 10)
     engines: list[Any] = [RapidOcrEngine(threads=1)]
     if shutil.which("tesseract"):
         engines.append(TesseractEngine())

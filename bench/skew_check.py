@@ -12,7 +12,6 @@ turned copies, one thread. The table goes to stdout and ``bench/results/skew_che
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import time
@@ -29,15 +28,10 @@ from _report import emit  # noqa: E402
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=be.ROOT.parent / "shared" / "data" / "sroie")
+    parser = be.check_parser(__doc__ or "", "skew_check.txt", seed=99)
     parser.add_argument("--copies", type=int, default=2, help="turned copies per receipt")
-    parser.add_argument("--seed", type=int, default=99)
-    parser.add_argument("--out", type=Path, default=be.ROOT / "bench" / "results" / "skew_check.txt")
     args = parser.parse_args()
-    files = sorted((args.data / "img").glob("*.jpg"))
-    if not files:
-        raise SystemExit(f"no receipts under {args.data / 'img'}")
+    files = be.receipts(args.data)
     bench = set(be.pick(files, 40))
     chosen = [f for f in files if f not in bench][::2]
     errors, cpu = [], []

@@ -162,17 +162,25 @@ def test_enhance_cannot_rescue_blur_so_it_is_refused_early(settings: Settings, t
     assert not (tmp_path / "out").exists()
 
 
+def _photo_of(stem: str, seed: int, tmp_path: Path) -> tuple[Path, np.ndarray]:
+    """A seeded 4-MP phone photo of a bundled receipt, written as ``photo.jpg``; and the receipt.
+
+    (At the composer's default 1.9 MP a small receipt's print is soft enough after flattening to
+    sit on the blur limit; the regions benchmark measures that loss.)
+    """
+    from ocrprep.regions.synth import compose_photo
+
+    receipt = imageio.decode_image((RECEIPTS / f"{stem}.jpg").read_bytes())
+    photo, _ = compose_photo(receipt, seed=seed, shape=(2400, 1800))
+    path = tmp_path / "photo.jpg"
+    path.write_bytes(imageio.encode_image(photo, "jpeg"))
+    return path, receipt
+
+
 def test_photo_is_flattened_by_extract_and_the_document_is_judged(
     settings: Settings, tmp_path: Path
 ) -> None:
-    from ocrprep.regions.synth import compose_photo
-
-    receipt = imageio.decode_image((RECEIPTS / "003.jpg").read_bytes())
-    # A 4-MP phone photo: at the composer's default 1.9 MP this small receipt's print is soft
-    # enough after flattening to sit on the blur limit (the regions benchmark measures that loss).
-    photo, quad = compose_photo(receipt, seed=5, shape=(2400, 1800))
-    path = tmp_path / "photo.jpg"
-    path.write_bytes(imageio.encode_image(photo, "jpeg"))
+    path, receipt = _photo_of("003", 5, tmp_path)
     result = process(str(path), settings, steps=("validate", "extract"))
     assert [r.name for r in result.steps] == ["validate", "extract", "validate"]
     assert result.changed and result.report is not None and result.report.acceptable
@@ -185,14 +193,9 @@ def test_photo_is_flattened_by_extract_and_the_document_is_judged(
 def test_photo_on_a_dark_table_is_enhanced_then_flattened_not_turned_negative(
     settings: Settings, tmp_path: Path
 ) -> None:
-    from ocrprep.regions.synth import compose_photo
-
-    receipt = imageio.decode_image((RECEIPTS / "003.jpg").read_bytes())
     # the table is most of this photo and the page a bright minority, as light text on dark
     # would be: the page was turned negative, and the pipeline refused the black result
-    photo, _ = compose_photo(receipt, seed=5, shape=(2400, 1800))
-    path = tmp_path / "photo.jpg"
-    path.write_bytes(imageio.encode_image(photo, "jpeg"))
+    path, _ = _photo_of("003", 5, tmp_path)
     result = process(str(path), settings, steps=("validate", "enhance", "extract"))
     assert [r.name for r in result.steps] == ["validate", "enhance", "extract", "validate"]
     operations = [op["name"] for op in result.steps[1].params["operations"]]
@@ -201,12 +204,7 @@ def test_photo_on_a_dark_table_is_enhanced_then_flattened_not_turned_negative(
 
 
 def test_enhance_leaves_to_extract_what_only_extract_can_mend(settings: Settings, tmp_path: Path) -> None:
-    from ocrprep.regions.synth import compose_photo
-
-    receipt = imageio.decode_image((RECEIPTS / "009.jpg").read_bytes())
-    photo, _ = compose_photo(receipt, seed=2, shape=(2400, 1800))
-    path = tmp_path / "photo.jpg"
-    path.write_bytes(imageio.encode_image(photo, "jpeg"))
+    path, _ = _photo_of("009", 2, tmp_path)
     # enhanced whole, the photo still looks covered or glaring (the table around the page);
     # enhance used to refuse it there, before extract had cut the table away
     result = process(str(path), settings, steps=("validate", "enhance", "extract"))
