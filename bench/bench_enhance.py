@@ -65,6 +65,9 @@ KINDS = (
     ("small text", "tiny_text", "mild", lambda rng: {}),
 )
 
+#: F1 gap (clean - degraded) under which a kind has no meaningful recovery ratio and is left out.
+_MIN_GAP = 0.05
+
 
 def degrade_kind(image: np.ndarray, k: int, key: int, seed: int) -> np.ndarray:
     """``image`` degraded by ``KINDS[k]``, seeded by the bench seed, the receipt's number and ``k``."""
@@ -200,10 +203,10 @@ def section_ocr(files: list[Path], data: Path, engines: list[object], seed: int)
             gaps += gap
             gains += row["ocrprep"] - row["degraded"]
             profile_gains += row["profile"] - row["degraded"]
-            # A kind the engine already reads (gap under 0.05 F1) has no meaningful ratio.
-            rec = (row["ocrprep"] - row["degraded"]) / gap if gap >= 0.05 else float("nan")
-            urec = (row["unpaper"] - row["degraded"]) / gap if gap >= 0.05 else float("nan")
-            prec = (row["profile"] - row["degraded"]) / gap if gap >= 0.05 else float("nan")
+            # A kind the engine already reads (gap under _MIN_GAP F1) has no meaningful ratio.
+            rec = (row["ocrprep"] - row["degraded"]) / gap if gap >= _MIN_GAP else float("nan")
+            urec = (row["unpaper"] - row["degraded"]) / gap if gap >= _MIN_GAP else float("nan")
+            prec = (row["profile"] - row["degraded"]) / gap if gap >= _MIN_GAP else float("nan")
             recoveries.append(rec)
             unpaper_rec.append(urec)
             profile_rec.append(prec)
@@ -246,7 +249,7 @@ def _recovery_interval(
     the whole sample); a resample whose gap for a kind is under 0.01 is skipped (no ratio).
     """
     kinds = [label for label, *_ in KINDS
-             if np.mean(table[label]["clean"]) - np.mean(table[label]["degraded"]) >= 0.05]
+             if np.mean(table[label]["clean"]) - np.mean(table[label]["degraded"]) >= _MIN_GAP]
     if not kinds:
         return float("nan"), float("nan")
     arrays = {k: {c: np.asarray(table[k][c]) for c in ("clean", "degraded", condition)} for k in kinds}
@@ -352,12 +355,13 @@ def section_orientation(files: list[Path], tesseract: TesseractEngine | None) ->
         answered["ocrprep"] += 1
         if got.degrees != degrees:
             wrong.append(f"{stem}@{degrees}->{got.degrees}")
-    for _, degrees, turned in turned_receipts() if tesseract is not None else ():
-        start = time.perf_counter()
-        osd = _osd(tesseract, turned)
-        times["tesseract OSD"].append(time.perf_counter() - start)
-        ok["tesseract OSD"] += osd == degrees
-        answered["tesseract OSD"] += osd >= 0
+    if tesseract is not None:
+        for _, degrees, turned in turned_receipts():
+            start = time.perf_counter()
+            osd = _osd(tesseract, turned)
+            times["tesseract OSD"].append(time.perf_counter() - start)
+            ok["tesseract OSD"] += osd == degrees
+            answered["tesseract OSD"] += osd >= 0
     total = answered["ocrprep"]
     lines = [f"## 3. Orientation on {len(files)} receipts x 0/90/180/270 = {total} images",
              "target: >= 99% at < 10 ms per image", "",

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ocrprep.enhance._image import Views, check_image, views
+from ocrprep.enhance._image import Views, check_image, percentile_u8, views
 from ocrprep.quality.text import label_components
 
 __all__ = ["Levels", "estimate_levels", "invert", "is_inverted", "stretch_contrast"]
@@ -113,7 +113,7 @@ def is_inverted(image: np.ndarray | Views) -> bool:
     False
     """
     small, _ = views(image).at(500)
-    low, median, high = np.percentile(small, [1, 50, 99])
+    low, median, high = percentile_u8(small, np.array([1.0, 50.0, 99.0]))
     light_minority = median < 110 and high - median > max(60.0, 3.0 * (median - low))
     return bool(light_minority and not _page_on_dark(small))
 

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from ocrprep.quality.text import to_gray
 from ocrprep.regions.quadfit import fit_quad, order_quad, refine_quad
 from ocrprep.regions.quads import search_quads
 
@@ -106,7 +107,7 @@ def _full_frame(shape: tuple[int, ...]) -> np.ndarray:
 
 def _to_rgb(image: np.ndarray) -> np.ndarray:
     if image.ndim == 2 or image.shape[2] == 1:
-        return cv2.cvtColor(image if image.ndim == 2 else image[:, :, 0], cv2.COLOR_GRAY2RGB)
+        return cv2.cvtColor(to_gray(image), cv2.COLOR_GRAY2RGB)
     if image.shape[2] == 4:
         return cv2.cvtColor(image, cv2.COLOR_RGBA2RGB)
     return image
